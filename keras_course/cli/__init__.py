@@ -1,0 +1,1 @@
+"""The `keras-course` command line; nothing in the library imports it."""

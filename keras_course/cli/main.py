@@ -1,0 +1,182 @@
+"""`keras-course`: list models and datasets, train into a run directory, evaluate it, run the demo.
+
+Bad input gets one line on stderr naming the problem and the fix, and exit code 2.
+"""
+
+import argparse
+import json
+import shlex
+import sys
+
+EXIT_BAD_INPUT = 2
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="keras-course", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("models", help="list registered models")
+    p.add_argument("pattern", nargs="?", default="*", help="wildcard pattern, e.g. 'lenet*'")
+
+    p = sub.add_parser("datasets", help="list datasets, or download one for offline use")
+    p.add_argument("--prepare", metavar="NAME", help="download NAME into its cache (needs the internet)")
+
+    p = sub.add_parser("train", help="train a model into a run directory (re-run the same command to resume)")
+    _add_train_arguments(p)
+
+    p = sub.add_parser("evaluate", help="evaluate a finished run on its test split")
+    p.add_argument("--run-dir", required=True)
+
+    p = sub.add_parser("demo", help="the main job: train the default classifier on Fashion-MNIST and save it")
+    p.add_argument("--epochs", type=int, default=DEMO["epochs"])
+    p.add_argument("--limit", type=int, default=None, help="train on a subset (for a quick look)")
+    p.add_argument("--run-dir", default="runs/demo")
+    p.add_argument("--save-to", default="saved_models", help="folder that receives saved_models/<name>/")
+    p.add_argument("--name", default=None, help="name of the saved model (default: fashion_mnist_<model>)")
+    return parser
+
+
+def _add_train_arguments(p):
+    p.add_argument("--model", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--optimizer", default="adam")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the optimizer's usual one)")
+    p.add_argument("--schedule", default="cosine")
+    p.add_argument("--warmup-epochs", type=int, default=0)
+    p.add_argument("--weight-decay", type=float, default=None)
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--augment", default="none", help="policy (none, light, standard, strong) or steps 'flip,rotate:0.1'")
+    p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--patience", type=int, default=None, help="early stopping patience in epochs (off by default)")
+    p.add_argument("--limit", type=int, default=None, help="use at most N training and N test examples")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="model option, JSON value, e.g. --option width=2 --option 'hidden=[128,64]'")
+    p.add_argument("--run-dir", default=None, help="default: runs/<model>_<dataset>")
+    p.add_argument("--overwrite", action="store_true", help="delete what --run-dir holds and start over")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+# The demo's settings: LeNet-5 with batch norm, cosine schedule; measured in the README.
+DEMO = dict(model="lenet5_bn", dataset="fashion_mnist", epochs=15, batch_size=128, optimizer="adam", lr=3e-3,
+            schedule="cosine", augment="none", seed=0)
+
+
+def _parse_options(pairs):
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option must look like KEY=VALUE, e.g. width=2. Received: --option {pair!r}")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def _augment_arg(value):
+    return [s for s in value.split(",") if s] if "," in value or ":" in value else value
+
+
+def _config_from_args(args):
+    from keras_course.experiments import RunConfig
+
+    return RunConfig(
+        model=args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+        optimizer=args.optimizer, lr=args.lr, schedule=args.schedule, warmup_epochs=args.warmup_epochs,
+        weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, augment=_augment_arg(args.augment),
+        val_fraction=args.val_fraction, seed=args.seed, patience=args.patience, limit=args.limit,
+        data_dir=args.data_dir, model_options=_parse_options(args.option),
+    )
+
+
+def _print_metrics(metrics, info):
+    if info.task == "regression":
+        print(f"test_mse={metrics['test_mse']:.5f}  test_mae={metrics['test_mae']:.5f}")
+        return
+    print(f"test_accuracy={metrics['test_accuracy']:.4f}  test_loss={metrics['test_loss']:.4f}")
+    width = max(len(n) for n in info.class_names) + 2
+    print(f"{'class':<{width}}precision  recall  f1     support")
+    for name, row in metrics["per_class"].items():
+        print(f"{name:<{width}}{row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1-score']:5.3f}  {int(row['support']):7d}")
+    macro = metrics["macro_avg"]
+    print(f"{'macro avg':<{width}}{macro['precision']:9.3f}  {macro['recall']:6.3f}  {macro['f1-score']:5.3f}")
+
+
+def _cmd_models(args):
+    from keras_course import models
+
+    names = models.list_models(args.pattern)
+    for name in names:
+        print(f"{name:<14}{models.describe(name)}")
+    return 0 if names else EXIT_BAD_INPUT
+
+
+def _cmd_datasets(args):
+    from keras_course import data
+
+    if args.prepare:
+        data.prepare(args.prepare)
+        print(f"{args.prepare} is ready for offline use.")
+        return 0
+    for name, text in data.DESCRIPTIONS.items():
+        print(f"{name:<22}{text}")
+    return 0
+
+
+def _cmd_train(args):
+    from keras_course import data, experiments
+
+    config = _config_from_args(args)
+    run_dir = args.run_dir or f"runs/{config.model}_{config.dataset.replace(':', '_').replace('/', '_')}"
+    metrics = experiments.train(config, run_dir, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
+    info = data.DatasetInfo(**metrics["dataset"])
+    _print_metrics(metrics, info)
+    print(f"run directory: {run_dir}  ({metrics['epochs_run']} epochs, {metrics['train_seconds']:.1f} s of training)")
+    return 0
+
+
+def _cmd_evaluate(args):
+    from keras_course import experiments
+
+    metrics, info = experiments.evaluate(args.run_dir)
+    _print_metrics(metrics, info)
+    return 0
+
+
+def _cmd_demo(args):
+    from keras_course import experiments
+
+    config = experiments.RunConfig(**{**DEMO, "epochs": args.epochs, "limit": args.limit})
+    metrics = experiments.train(config, args.run_dir, overwrite=True)
+    name = args.name or f"fashion_mnist_{config.model}"
+    path = experiments.save_pretrained(args.run_dir, args.save_to, name, command=args.command_line)
+    print(f"demo: {config.model} reached test accuracy {metrics['test_accuracy']:.4f} in "
+          f"{metrics['train_seconds']:.0f} s of training; saved to {path}")
+    return 0
+
+
+COMMANDS = {"models": _cmd_models, "datasets": _cmd_datasets, "train": _cmd_train, "evaluate": _cmd_evaluate,
+            "demo": _cmd_demo}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser().parse_args(argv)
+    args.command_line = "keras-course " + shlex.join(argv)
+    from keras_course.data import DatasetNotFoundError
+    from keras_course.training import NaNLossError
+
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, DatasetNotFoundError, NaNLossError) as error:
+        print(f"keras-course {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

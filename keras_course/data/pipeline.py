@@ -1,0 +1,105 @@
+"""The tf.data input pipeline: cache → shuffle → batch → augment the batch → prefetch.
+
+Every epoch's order and augmentation are a pure function of (seed, epoch, batch index). The epoch comes from an
+`EpochClock`: its Keras callback sets it at the start of each epoch, so a run resumed at epoch 7 sees exactly the
+batches an uninterrupted run would have seen at epoch 7. Without the callback the clock simply advances by one
+each time the dataset is iterated, so plain loops still get a new order and new augmentation every pass.
+"""
+
+import keras
+import tensorflow as tf
+
+from keras_course._checks import check_positive
+from keras_course.data import augment as augmentation
+
+AUTOTUNE = tf.data.AUTOTUNE
+MAX_STREAM_SHUFFLE_BUFFER = 10_000  # for datasets of unknown size: bounded memory, still well mixed
+
+
+class EpochClock:
+    """The epoch the training pipeline is in, as a tf.Variable the pipeline reads when an epoch's pass begins."""
+
+    def __init__(self, start=0):
+        self.variable = tf.Variable(start, dtype=tf.int64, trainable=False, name="pipeline_epoch")
+
+    def _take_epoch(self):
+        epoch = self.variable.read_value()
+        with tf.control_dependencies([epoch]):
+            self.variable.assign_add(1)
+        return tf.identity(epoch)
+
+    def set(self, epoch):
+        self.variable.assign(epoch)
+
+    def callback(self):
+        """A Keras callback that tells the pipeline which epoch `fit` is starting."""
+        clock = self
+
+        class SyncEpoch(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                clock.set(epoch)
+
+        return SyncEpoch()
+
+
+def _stream_seed(seed, epoch):
+    return tf.cast(seed, tf.int64) * 1_000_003 + epoch
+
+
+def make_pipeline(dataset, *, batch_size, training=False, augment=None, seed=0, clock=None, cache=True,
+                  drop_remainder=False):
+    """Batch an unbatched `(x, y)` dataset for `fit`/`evaluate`.
+
+    Args:
+        dataset: tf.data.Dataset of unbatched `(x, y)`, as returned by `data.load`.
+        batch_size: int > 0.
+        training: bool. Shuffle each epoch and apply `augment`; evaluation pipelines do neither.
+        augment: policy name, list of steps, or None (see `data.augment`). Only used when training.
+        seed: int. Seeds the shuffle order and the augmentation.
+        clock: EpochClock or None. Pass the same clock's `callback()` to `fit` for exact resumption.
+        cache: bool. Cache the decoded examples in memory (before anything random).
+        drop_remainder: bool. Drop the last incomplete batch.
+
+    Returns:
+        A batched, prefetched tf.data.Dataset.
+    """
+    check_positive("batch_size", batch_size, integer=True)
+    x_spec = dataset.element_spec[0]
+    if training and augment not in (None, "none", [], ()) and len(x_spec.shape) != 3:
+        raise ValueError(
+            f"Augmentation needs image inputs of shape (height, width, channels). Received: augment={augment!r} "
+            f"for inputs of shape {tuple(x_spec.shape)}; use augment='none'."
+        )
+    steps = augmentation.resolve_policy(augment, tuple(x_spec.shape)) if training else []
+    if cache:
+        dataset = dataset.cache()
+    if not training:
+        return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)
+
+    size = int(dataset.cardinality())
+    known = size > 0
+    buffer = size if known else MAX_STREAM_SHUFFLE_BUFFER
+    clock = clock or EpochClock()
+
+    def one_epoch(epoch):
+        # The order must depend on (seed, epoch) alone, not on TF's global seed; detaching also avoids a Python
+        # comparison TF makes on tensor seeds when the global seed is 0.
+        tf.compat.v1.get_default_graph().seed = None
+        shuffled = dataset.shuffle(buffer, seed=_stream_seed(seed, epoch), reshuffle_each_iteration=False)
+        batches = shuffled.batch(batch_size, drop_remainder=drop_remainder)
+        if not steps:
+            return batches
+
+        def augment_batch(index, batch):
+            x, y = batch
+            batch_seed = tf.stack([tf.cast(seed, tf.int32), tf.cast(epoch * 100_003 + index, tf.int32)])
+            return augmentation.apply(steps, x, batch_seed), y
+
+        return batches.enumerate().map(augment_batch, num_parallel_calls=AUTOTUNE, deterministic=True)
+
+    epochs = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(lambda _: clock._take_epoch())
+    batched = epochs.flat_map(one_epoch)
+    if known:
+        n_batches = size // batch_size if drop_remainder else -(-size // batch_size)
+        batched = batched.apply(tf.data.experimental.assert_cardinality(n_batches))
+    return batched.prefetch(AUTOTUNE)

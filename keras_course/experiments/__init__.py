@@ -1,0 +1,6 @@
+"""Runs and studies built from data, models and training: a run directory now; compare and search later."""
+
+from keras_course.experiments.config import RunConfig
+from keras_course.experiments.run import RunDirectoryError, build_model, evaluate, evaluate_model, load_run, train
+from keras_course.experiments.pretrained import save_pretrained
+from keras_course.experiments.quick import FitResult, fit

@@ -1,0 +1,46 @@
+"""The model registry: one dict of builders, a decorator to add to it, `build` and `list_models`."""
+
+import fnmatch
+
+from keras_course._checks import check_choice
+
+_BUILDERS = {}
+_DESCRIPTIONS = {}
+
+
+def register(name, description=""):
+    """Register `builder(*, input_shape, num_classes, **options) -> keras.Model` under a lowercase `name`."""
+
+    def decorator(builder):
+        key = name.lower()
+        if key in _BUILDERS:
+            raise ValueError(f"A model named {key!r} is already registered.")
+        _BUILDERS[key] = builder
+        _DESCRIPTIONS[key] = description or (builder.__doc__ or "").strip().splitlines()[0]
+        return builder
+
+    return decorator
+
+
+def list_models(pattern="*"):
+    """Registered model names matching a shell-style wildcard pattern, e.g. list_models("lenet*")."""
+    return sorted(n for n in _BUILDERS if fnmatch.fnmatchcase(n, pattern.lower()))
+
+
+def describe(name):
+    return _DESCRIPTIONS[check_choice("model", name, _BUILDERS)]
+
+
+def get_builder(name):
+    return _BUILDERS[check_choice("model", name, _BUILDERS)]
+
+
+def build(name, *, input_shape, num_classes, **overrides):
+    """Build a registered model; `overrides` are the builder's keyword options.
+
+    Example:
+        >>> model = build("lenet5", input_shape=(28, 28, 1), num_classes=10)
+        >>> model.count_params()
+        61706
+    """
+    return get_builder(name)(input_shape=tuple(input_shape), num_classes=num_classes, **overrides)

@@ -1,0 +1,8 @@
+"""Training helpers around model.fit: compile by name, schedules, callbacks, exact resume, seeding."""
+
+from keras_course.training.callbacks import (ExactBackupAndRestore, NaNLossError, StopOnNaN, make_callbacks,
+                                             resume_epoch)
+from keras_course.training.compile import (DEFAULT_LR, OPTIMIZERS, compile_model, infer_task, loss_and_metrics,
+                                           resolve_jit)
+from keras_course.training.schedules import SCHEDULES, OneCycle, make_schedule
+from keras_course.training.seeding import set_seed

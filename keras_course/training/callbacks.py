@@ -1,0 +1,170 @@
+"""Callbacks for a run directory: early stopping, best checkpoint, exact resume, TensorBoard, CSV, NaN stop."""
+
+import json
+import math
+import os
+
+import keras
+import numpy as np
+
+BACKUP_DIR = "backup"
+BEST_WEIGHTS = "best.weights.h5"
+STATE_FILE = "training_state.npz"
+# Attributes of Keras callbacks that decide what they do next; restored on resume so a resumed run acts alike.
+CALLBACK_STATE = {
+    keras.callbacks.EarlyStopping: ("wait", "best", "best_epoch", "stopped_epoch"),
+    keras.callbacks.ModelCheckpoint: ("best",),
+    keras.callbacks.ReduceLROnPlateau: ("wait", "best", "cooldown_counter"),
+}
+
+
+class NaNLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stop at the first non-finite loss and say where it happened and what to try."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            lr = getattr(self.model.optimizer, "learning_rate", None)
+            lr_text = f" (learning rate {float(keras.ops.convert_to_numpy(lr)):.3g})" if lr is not None else ""
+            raise NaNLossError(
+                f"Loss became {float(loss)} at epoch {self.epoch + 1}, step {batch + 1}{lr_text}: training diverged. "
+                "Lower the learning rate (e.g. 10x), or add gradient clipping or batch norm."
+            )
+
+
+def _rng_variables(model):
+    """The model's random-generator states (dropout's seed generators): variables that are not weights."""
+    weight_ids = {id(w) for w in model.weights}
+    return [v for v in model.variables if id(v) not in weight_ids]
+
+
+class ExactBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore that also saves what decides the *rest* of a run, so a resumed run ends with the same
+    weights as an uninterrupted one: the random-generator states of dropout and friends, and the state of the
+    other callbacks (early stopping's patience and best weights, the best checkpoint's score, the plateau
+    schedule's counters and learning rate). The data order is restored by the pipeline's EpochClock.
+
+    Place it last in the callback list, so it restores after the other callbacks have reset themselves.
+    """
+
+    def __init__(self, backup_dir, peers=(), **kwargs):
+        super().__init__(backup_dir, delete_checkpoint=False, **kwargs)
+        self.peers = [c for c in peers if c is not self]
+        self._state_path = os.path.join(backup_dir, STATE_FILE)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if os.path.exists(self._state_path):
+            self._restore_state()
+
+    def _save_model(self):
+        super()._save_model()
+        arrays = {f"rng_{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(_rng_variables(self.model))}
+        callbacks_state = {}
+        for index, callback in enumerate(self._peers()):
+            for attr in CALLBACK_STATE.get(type(callback), ()):
+                callbacks_state[f"{index}.{attr}"] = _to_json(getattr(callback, attr, None))
+            best = getattr(callback, "best_weights", None)
+            if best is not None:
+                for j, w in enumerate(best):
+                    arrays[f"cb{index}_best_{j}"] = np.asarray(w)
+        if _lr_variable(self.model) is not None:  # a plateau schedule may have lowered it
+            callbacks_state["learning_rate"] = float(keras.ops.convert_to_numpy(_lr_variable(self.model)))
+        tmp = self._state_path + ".tmp.npz"
+        np.savez(tmp, callbacks=np.asarray(json.dumps(callbacks_state)), **arrays)
+        os.replace(tmp, self._state_path)  # atomic: a kill never leaves half a state file
+
+    def _restore_state(self):
+        with np.load(self._state_path) as saved:
+            for i, v in enumerate(_rng_variables(self.model)):
+                if f"rng_{i}" in saved:
+                    v.assign(saved[f"rng_{i}"])
+            callbacks_state = json.loads(str(saved["callbacks"]))
+            for index, callback in enumerate(self._peers()):
+                for attr in CALLBACK_STATE.get(type(callback), ()):
+                    if f"{index}.{attr}" in callbacks_state:
+                        setattr(callback, attr, callbacks_state[f"{index}.{attr}"])
+                keys = sorted((k for k in saved.files if k.startswith(f"cb{index}_best_")), key=lambda k: int(k.rsplit("_", 1)[1]))
+                if keys:
+                    callback.best_weights = [saved[k] for k in keys]
+        if "learning_rate" in callbacks_state and _lr_variable(self.model) is not None:
+            _lr_variable(self.model).assign(callbacks_state["learning_rate"])
+
+    def _peers(self):
+        return self.peers
+
+
+def _lr_variable(model):
+    """The optimizer's learning-rate variable, or None when a schedule computes it from the step."""
+    learning_rate = getattr(model.optimizer, "_learning_rate", None)
+    return learning_rate if hasattr(learning_rate, "assign") else None
+
+
+def _to_json(value):
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+
+
+
+
+def resume_epoch(run_dir):
+    """The epoch a run in `run_dir` would resume at (0 when there is nothing to resume)."""
+    path = os.path.join(run_dir, BACKUP_DIR, "training_metadata.json")
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return int(json.load(f).get("epoch", 0))
+
+
+def make_callbacks(run_dir, *, patience=None, monitor="val_loss", checkpoint=True, resume=True, tensorboard=True,
+                   csv=True, plateau=False, clock=None, nan_stop=True):
+    """The callbacks of a run directory, ordered so that resuming restores everything.
+
+    Args:
+        run_dir: str. Where logs, checkpoints and the resume backup go.
+        patience: int or None. Early stopping patience in epochs (best weights restored); None disables it.
+        monitor: str. Metric watched by early stopping, the checkpoint and the plateau schedule.
+        checkpoint: bool. Keep the best weights in `run_dir/best.weights.h5`.
+        resume: bool. Back up after every epoch so the same call resumes an interrupted run exactly.
+        tensorboard: bool. TensorBoard logs in `run_dir/logs`.
+        csv: bool. Per-epoch history in `run_dir/history.csv` (appended when resuming).
+        plateau: bool. Divide the learning rate by 10 when `monitor` stalls (the "plateau" schedule).
+        clock: data.EpochClock or None. The training pipeline's clock, synchronised with `fit`'s epochs.
+        nan_stop: bool. Raise NaNLossError at the first non-finite loss.
+    """
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
+        raise ValueError(f"`patience` must be a positive int or None. Received: patience={patience!r}")
+    os.makedirs(run_dir, exist_ok=True)
+    callbacks = []
+    if clock is not None:
+        callbacks.append(clock.callback())
+    if nan_stop:
+        callbacks.append(StopOnNaN())
+    if patience:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True))
+    if plateau:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.1,
+                                                           patience=max(1, (patience or 6) // 3), min_lr=1e-6))
+    if checkpoint:
+        callbacks.append(keras.callbacks.ModelCheckpoint(os.path.join(run_dir, BEST_WEIGHTS), monitor=monitor,
+                                                         save_best_only=True, save_weights_only=True))
+    if csv:
+        callbacks.append(keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True))
+    if tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")))
+    if resume:
+        callbacks.append(ExactBackupAndRestore(os.path.join(run_dir, BACKUP_DIR), peers=callbacks))
+    return callbacks

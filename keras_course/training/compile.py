@@ -1,0 +1,139 @@
+"""compile_model: optimizer, schedule, loss and metrics chosen by name and by the model's task."""
+
+import keras
+import tensorflow as tf
+
+from keras_course._checks import check_choice, check_positive
+from keras_course.training.schedules import make_schedule
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "nadam", "adamw")
+DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.01, "rmsprop": 1e-3, "adam": 1e-3,
+              "nadam": 1e-3, "adamw": 1e-3}
+TASKS = ("regression", "binary", "multiclass")
+
+
+@keras.saving.register_keras_serializable(package="keras_course")
+class SparseCategoricalCrossentropyWithSmoothing(keras.losses.Loss):
+    """Sparse categorical cross-entropy with label smoothing (Keras's sparse loss has no smoothing option)."""
+
+    def __init__(self, label_smoothing=0.0, from_logits=False, name="sparse_categorical_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+        self.from_logits = bool(from_logits)
+
+    def call(self, y_true, y_pred):
+        depth = keras.ops.shape(y_pred)[-1]
+        one_hot = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"), depth)
+        return keras.losses.categorical_crossentropy(
+            one_hot, y_pred, from_logits=self.from_logits, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(label_smoothing=self.label_smoothing, from_logits=self.from_logits)
+        return config
+
+
+def gpu_available():
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def resolve_jit(jit_compile):
+    """"auto" means XLA on a GPU and off on the CPU, where it measured about 2x slower for conv nets."""
+    check_choice("jit_compile", jit_compile, ("auto", True, False))
+    return gpu_available() if jit_compile == "auto" else jit_compile
+
+
+def infer_task(model):
+    """Guess the task from the output layer: softmax → multiclass, sigmoid → binary, linear 1 unit → regression."""
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", "linear")
+    units = model.output_shape[-1]
+    if activation == "softmax":
+        return "multiclass"
+    if activation == "sigmoid":
+        return "binary"
+    return "regression" if units == 1 else "multiclass"
+
+
+def output_is_logits(model):
+    return getattr(getattr(model.layers[-1], "activation", None), "__name__", "linear") == "linear"
+
+
+def loss_and_metrics(task, num_outputs, *, from_logits=False, label_smoothing=0.0):
+    """The loss and metrics the course uses for each task."""
+    check_choice("task", task, TASKS)
+    if task == "regression":
+        return keras.losses.MeanSquaredError(), [keras.metrics.MeanAbsoluteError(name="mae"),
+                                                  keras.metrics.MeanSquaredError(name="mse")]
+    if task == "binary":
+        threshold = 0.0 if from_logits else 0.5
+        return (keras.losses.BinaryCrossentropy(from_logits=from_logits, label_smoothing=label_smoothing),
+                [keras.metrics.BinaryAccuracy(name="accuracy", threshold=threshold),
+                 keras.metrics.AUC(name="auc", from_logits=from_logits)])
+    if label_smoothing:
+        loss = SparseCategoricalCrossentropyWithSmoothing(label_smoothing, from_logits=from_logits)
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+    metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    if num_outputs > 5:
+        metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5_accuracy"))
+    return loss, metrics
+
+
+def make_optimizer(name, learning_rate, *, momentum=0.9, weight_decay=None):
+    check_choice("optimizer", name, OPTIMIZERS)
+    wd = {"weight_decay": weight_decay} if weight_decay else {}
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, **wd)
+    if name in ("momentum", "nesterov"):
+        return keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=name == "nesterov", **wd)
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay if weight_decay else 1e-4)
+    cls = {"adagrad": keras.optimizers.Adagrad, "rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam,
+           "nadam": keras.optimizers.Nadam}[name]
+    return cls(learning_rate, **wd)
+
+
+def compile_model(model, *, task=None, optimizer="adam", lr=None, momentum=0.9, weight_decay=None,
+                  schedule="constant", total_steps=None, warmup_steps=0, label_smoothing=0.0, jit_compile="auto",
+                  steps_per_execution=1):
+    """Compile `model` with a named optimizer and schedule, and the loss and metrics of its task.
+
+    Args:
+        model: keras.Model.
+        task: "regression", "binary", "multiclass" or None to infer it from the output layer.
+        optimizer: one of OPTIMIZERS. "momentum"/"nesterov" are SGD with `momentum`.
+        lr: float > 0 or None for the optimizer's usual default (DEFAULT_LR).
+        momentum: float in [0, 1). For "momentum" and "nesterov".
+        weight_decay: float or None. Decoupled weight decay (AdamW defaults to 1e-4).
+        schedule: one of SCHEDULES (see `make_schedule`); decaying ones need `total_steps`.
+        total_steps, warmup_steps: int. Steps of the whole run, and of cosine warm-up.
+        label_smoothing: float in [0, 1). For classification losses.
+        jit_compile: "auto" (XLA on GPU only), True or False.
+        steps_per_execution: int > 0. Training steps run per call into the graph.
+
+    Returns:
+        The same model, compiled.
+    """
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    lr = DEFAULT_LR[optimizer] if lr is None else lr
+    check_positive("lr", lr)
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
+        raise ValueError(f"`momentum` must be in [0, 1). Received: momentum={momentum!r}")
+    if not isinstance(label_smoothing, (int, float)) or not 0 <= label_smoothing < 1:
+        raise ValueError(f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing!r}")
+    check_positive("steps_per_execution", steps_per_execution, integer=True)
+    task = task or infer_task(model)
+    learning_rate = make_schedule(schedule, lr, total_steps=total_steps, warmup_steps=warmup_steps)
+    from_logits = output_is_logits(model) and task != "regression"
+    loss, metrics = loss_and_metrics(task, model.output_shape[-1], from_logits=from_logits,
+                                     label_smoothing=label_smoothing)
+    model.compile(
+        optimizer=make_optimizer(optimizer, learning_rate, momentum=momentum, weight_decay=weight_decay),
+        loss=loss,
+        metrics=metrics,
+        jit_compile=resolve_jit(jit_compile),
+        steps_per_execution=steps_per_execution,
+    )
+    return model

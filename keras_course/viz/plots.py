@@ -1,0 +1,135 @@
+"""Every figure is written to a PNG and closed, so scripts and tests never leak open figures."""
+
+import csv
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers and CI; PNG files only
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _save(fig, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def read_history(path):
+    """history.csv (written by CSVLogger) as {column: numpy array}."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return {}
+    return {k: np.array([float(r[k]) if r[k] not in ("", None) else np.nan for r in rows]) for k in rows[0]}
+
+
+def learning_curves(history, path, *, best_epoch=None, stopped_epoch=None, title=""):
+    """Loss and the main metric, train against validation, with the best (and early-stopping) epoch marked.
+
+    Args:
+        history: dict of arrays (a Keras History.history or `read_history`) with "loss" and optionally
+            "val_loss", "accuracy"/"mae" and their "val_" twins.
+        path: PNG file to write.
+        best_epoch: int (0-based) or None. Marked with a dashed line.
+        stopped_epoch: int (0-based) or None. Where early stopping ended the run, marked with a dotted line.
+    """
+    epochs = np.asarray(history.get("epoch", np.arange(len(history["loss"])))) + 1
+    metric = next((m for m in ("accuracy", "mae", "mse", "auc") if m in history), None)
+    panels = [("loss", "loss")] + ([(metric, metric)] if metric else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4))
+    for ax, (key, label) in zip(np.atleast_1d(axes), panels):
+        ax.plot(epochs, history[key], "o-", ms=3, label=f"train {label}")
+        if f"val_{key}" in history:
+            ax.plot(epochs, history[f"val_{key}"], "s-", ms=3, label=f"validation {label}")
+        if best_epoch is not None:
+            ax.axvline(best_epoch + 1, color="green", ls="--", lw=1, label=f"best epoch ({best_epoch + 1})")
+        if stopped_epoch:
+            ax.axvline(stopped_epoch + 1, color="red", ls=":", lw=1, label=f"early stop ({stopped_epoch + 1})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title or "Learning curves")
+    return _save(fig, path)
+
+
+def confusion_matrix_plot(matrix, class_names, path, *, title="Confusion matrix (test set)"):
+    """Row-normalised confusion matrix (recall on the diagonal) with counts in each cell."""
+    matrix = np.asarray(matrix)
+    normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    k = len(class_names)
+    size = max(4.5, 0.55 * k + 2.5)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true class")
+    ax.set_xticks(range(k), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(k), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if k <= 20:
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, f"{matrix[i, j]}", ha="center", va="center", fontsize=8,
+                        color="white" if normalised[i, j] > 0.5 else "black")
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def decision_boundary(models_and_titles, x=None, y=None, path=None, *, resolution=300, class_names=None):
+    """Decision regions of one or more 2-D classifiers, with the points coloured by true class.
+
+    Args:
+        models_and_titles: list of (model, title) or (model, title, x, y). Each model maps (n, 2) inputs to
+            probabilities; a panel's own x, y replace the shared ones.
+        x, y: numpy arrays of points (n, 2) and integer labels (n,), drawn on panels that bring none.
+        path: PNG file to write.
+    """
+    panels = [tuple(p) if len(p) == 4 else (p[0], p[1], x, y) for p in models_and_titles]
+    all_x = np.concatenate([p[2] for p in panels])
+    pad = 0.15 * (all_x.max(axis=0) - all_x.min(axis=0))
+    low, high = all_x.min(axis=0) - pad, all_x.max(axis=0) + pad
+    gx, gy = np.meshgrid(np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution))
+    grid = np.c_[gx.ravel(), gy.ravel()].astype("float32")
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.6), squeeze=False)
+    k = max(int(p[3].max()) + 1 for p in panels)
+    cmap = plt.get_cmap("tab10")
+    for ax, (model, title, x, y) in zip(axes[0], panels):
+        p = np.asarray(model.predict(grid, batch_size=8192, verbose=0))
+        region = (p[:, 0] > 0.5).astype(int) if p.shape[1] == 1 else p.argmax(axis=1)
+        ax.contourf(gx, gy, region.reshape(gx.shape), levels=np.arange(-0.5, k), colors=[cmap(i) for i in range(k)],
+                    alpha=0.25)
+        for c in range(k):
+            name = class_names[c] if class_names else f"class {c}"
+            ax.scatter(x[y == c, 0], x[y == c, 1], s=9, color=cmap(c), edgecolor="k", linewidth=0.2, label=name)
+        ax.set_title(title)
+        ax.set_xlim(low[0], high[0])
+        ax.set_ylim(low[1], high[1])
+        ax.legend(loc="upper right", fontsize=8)
+    return _save(fig, path)
+
+
+def regression_fit(x, y, fits, path, *, truth=None, title="Regression fit"):
+    """1-D data as points, the true function and each model's prediction as lines.
+
+    Args:
+        x, y: numpy arrays (n, 1). The noisy samples.
+        fits: dict {label: model}; each model maps (n, 1) inputs to (n, 1) outputs.
+        truth: callable or None. The noiseless function, drawn dashed.
+    """
+    xs = np.linspace(x.min(), x.max(), 500, dtype="float32")[:, None]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.scatter(x[:, 0], y[:, 0], s=6, alpha=0.4, color="gray", label="noisy data")
+    if truth is not None:
+        ax.plot(xs[:, 0], truth(xs[:, 0]), "k--", lw=1.5, label="truth")
+    for label, model in fits.items():
+        ax.plot(xs[:, 0], np.asarray(model.predict(xs, verbose=0))[:, 0], lw=2, label=label)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return _save(fig, path)

@@ -1,0 +1,23 @@
+import os
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+APPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "apps")
+sys.path.insert(0, APPS)
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """A folder of two classes of small PNG images (bright and dark squares), 12 per class."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "shapes"
+    for label, (name, level) in enumerate((("bright", 200), ("dark", 40))):
+        (root / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = np.clip(rng.normal(level, 20, size=(20, 24, 3)), 0, 255).astype("uint8")
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root

@@ -1,0 +1,211 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from keras_course.cli.main import main
+
+RUN_FILES = ["config.json", "history.csv", "metrics.json", "learning_curves.png", "confusion_matrix.png",
+             "model.keras", "saved_model", "logs", "best.weights.h5"]
+TINY = ["--model", "lenet5_bn", "--dataset", "fashion_mnist", "--epochs", "2", "--limit", "300", "--batch-size", "64",
+        "--quiet"]
+
+
+def test_models_and_datasets_list(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "lenet5_bn" in out and "mlp" in out
+    assert main(["models", "lenet*"]) == 0
+    assert "mlp" not in capsys.readouterr().out
+    assert main(["datasets"]) == 0
+    assert "fashion_mnist" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    run_dir = str(tmp_path_factory.mktemp("runs") / "tiny")
+    assert main(["train", *TINY, "--run-dir", run_dir]) == 0
+    return run_dir
+
+
+def test_train_writes_every_run_directory_file(finished_run):
+    present = set(os.listdir(finished_run))
+    assert set(RUN_FILES) <= present
+    assert "backup" not in present, "a finished run keeps no resume backup"
+    with open(os.path.join(finished_run, "metrics.json")) as f:
+        metrics = json.load(f)
+    for key in ("test_accuracy", "test_loss", "epochs_run", "train_seconds", "params", "per_class", "macro_avg"):
+        assert key in metrics
+    assert metrics["epochs_run"] == 2 and len(metrics["per_class"]) == 10
+    assert set(metrics["per_class"]["Trouser"]) == {"precision", "recall", "f1-score", "support"}
+    with open(os.path.join(finished_run, "config.json")) as f:
+        assert json.load(f)["model"] == "lenet5_bn"
+
+
+def test_saved_model_takes_raw_pixels(finished_run):
+    import tensorflow as tf
+
+    model = keras.models.load_model(os.path.join(finished_run, "model.keras"))
+    served = tf.saved_model.load(os.path.join(finished_run, "saved_model"))
+    x = np.random.default_rng(0).integers(0, 256, size=(3, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(served.serve(x).numpy(), model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_evaluate_prints_the_classification_report(finished_run, capsys):
+    assert main(["evaluate", "--run-dir", finished_run]) == 0
+    out = capsys.readouterr().out
+    assert "test_accuracy=" in out and "precision" in out and "Ankle boot" in out
+
+
+def test_finished_run_is_not_overwritten(finished_run, capsys):
+    assert main(["train", *TINY, "--run-dir", finished_run]) == 2
+    assert "finished run" in capsys.readouterr().err
+
+
+def test_regression_run_reports_mse(tmp_path, capsys):
+    run_dir = str(tmp_path / "sine")
+    assert main(["train", "--model", "mlp", "--dataset", "sine", "--epochs", "2", "--quiet", "--run-dir", run_dir]) == 0
+    assert "test_mse=" in capsys.readouterr().out
+    assert not os.path.exists(os.path.join(run_dir, "confusion_matrix.png"))
+    with open(os.path.join(run_dir, "metrics.json")) as f:
+        assert "test_mse" in json.load(f)
+
+
+BAD_INPUTS = [
+    (["--model", "lenet"], "Did you mean 'lenet5'"),
+    (["--dataset", "fashion"], "dataset"),
+    (["--optimizer", "adan"], "Did you mean 'adam'"),
+    (["--schedule", "cosin"], "Did you mean 'cosine'"),
+    (["--augment", "heavy"], "augmentation policy"),
+    (["--epochs", "0"], "epochs"),
+    (["--batch-size", "-4"], "batch_size"),
+    (["--lr", "0"], "lr"),
+    (["--val-fraction", "1.5"], "val_fraction"),
+    (["--val-fraction", "0"], "val_fraction"),
+    (["--dataset", "digits"], "at least 12x12"),
+    (["--dataset", "image_folder:/no/such/place"], "does not exist"),
+    (["--option", "width"], "KEY=VALUE"),
+]
+
+
+@pytest.mark.parametrize("change, expected", BAD_INPUTS)
+def test_bad_input_is_one_line_exit_2_and_no_run_dir(change, expected, tmp_path, capsys):
+    args = dict(zip(TINY[0:-1:2], TINY[1::2]))
+    args.update(zip(change[0::2], change[1::2]))
+    argv = ["train", "--quiet", "--run-dir", str(tmp_path / "run")] + [t for kv in args.items() for t in kv]
+    argv = [a for a in argv if a != "--quiet"] + ["--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err and len(err.splitlines()) == 1
+    assert not os.path.exists(tmp_path / "run")
+
+
+def test_missing_dataset_offline(tmp_path, capsys, monkeypatch):
+    from keras_course.data import mnist_like
+
+    monkeypatch.setattr(mnist_like, "DEBIAN_DIRS", {"fashion_mnist": [], "mnist": []})
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty"))
+    monkeypatch.setenv("KERAS_COURSE_OFFLINE", "1")
+    assert main(["train", *TINY, "--run-dir", str(tmp_path / "run")]) == 2
+    assert "apt-get install dataset-fashion-mnist" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "run")
+
+
+def test_image_folder_problems(tmp_path, image_folder, capsys):
+    (image_folder / "dark" / "bad.png").write_bytes(b"\x89PNG broken")
+    args = ["train", "--model", "mlp", "--dataset", f"image_folder:{image_folder}", "--quiet", "--run-dir",
+            str(tmp_path / "run")]
+    assert main(args) == 2
+    assert "bad.png" in capsys.readouterr().err
+    args[4] = f"image_folder:{image_folder / 'bright'}"
+    assert main(args) == 2
+    assert "at least two" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "run")
+
+
+def test_image_folder_trains(tmp_path, image_folder):
+    run_dir = str(tmp_path / "run")
+    assert main(["train", "--model", "lenet5_bn", "--dataset", f"image_folder:{image_folder}", "--epochs", "1",
+                 "--augment", "light", "--batch-size", "8", "--quiet", "--run-dir", run_dir]) == 0
+    assert os.path.exists(os.path.join(run_dir, "metrics.json"))
+
+
+def test_nan_loss_is_reported_and_leaves_nothing(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    code = main(["train", "--model", "mlp", "--dataset", "sine", "--optimizer", "sgd", "--lr", "1e12", "--schedule",
+                 "constant", "--epochs", "3", "--quiet", "--run-dir", str(run_dir)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "epoch 1, step" in err and "Lower the learning rate" in err
+    assert not run_dir.exists()
+
+
+def test_other_settings_in_an_unfinished_run_dir_are_refused(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps({"model": "mlp"}))
+    assert main(["train", *TINY, "--run-dir", str(run_dir)]) == 2
+    assert "other settings" in capsys.readouterr().err
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "keras_course.cli.main", *args]
+
+
+def _final_weights(run_dir):
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    return [w.numpy() for w in model.weights]
+
+
+def test_kill_9_then_same_command_resumes_to_the_same_weights(tmp_path):
+    """The real thing: SIGKILL mid-run, rerun the same command, compare with an uninterrupted run."""
+    train = ["train", "--model", "lenet5_bn", "--dataset", "fashion_mnist", "--limit", "3000", "--epochs", "6",
+             "--augment", "light", "--batch-size", "64", "--seed", "3", "--quiet"]
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1"}
+    killed = str(tmp_path / "killed")
+    process = subprocess.Popen(_cli(*train, "--run-dir", killed), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    metadata = os.path.join(killed, "backup", "training_metadata.json")
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        if os.path.exists(metadata):
+            try:
+                with open(metadata) as f:
+                    if json.load(f)["epoch"] >= 2:
+                        break
+            except (ValueError, OSError):
+                pass
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not os.path.exists(os.path.join(killed, "metrics.json"))
+    subprocess.run(_cli(*train, "--run-dir", killed), env=env, check=True, capture_output=True)
+    reference = str(tmp_path / "reference")
+    subprocess.run(_cli(*train, "--run-dir", reference), env=env, check=True, capture_output=True)
+    with open(os.path.join(killed, "metrics.json")) as f:
+        assert json.load(f)["epochs_run"] == 6
+    diffs = [float(np.abs(a - b).max()) for a, b in zip(_final_weights(killed), _final_weights(reference))]
+    assert max(diffs) == 0.0
+    with open(os.path.join(killed, "history.csv")) as f:
+        epochs = [line.split(",")[0] for line in f.read().splitlines()[1:]]
+    assert epochs == [str(e) for e in range(6)]
+
+
+def test_demo_saves_a_model_with_a_manifest(tmp_path, capsys):
+    assert main(["demo", "--epochs", "1", "--limit", "500", "--run-dir", str(tmp_path / "run"), "--save-to",
+                 str(tmp_path / "saved"), "--name", "tiny"]) == 0
+    assert "demo: lenet5_bn reached test accuracy" in capsys.readouterr().out
+    with open(tmp_path / "saved" / "tiny" / "manifest.json") as f:
+        manifest = json.load(f)
+    for key in ("dataset", "metrics", "params", "weights_sha256", "date", "versions", "command"):
+        assert key in manifest
+    assert manifest["command"].startswith("keras-course demo")
+    model = keras.models.load_model(tmp_path / "saved" / "tiny" / "model.keras")
+    assert model.count_params() == manifest["params"]

@@ -1,0 +1,141 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_course import models
+from keras_course.models import mlp as mlp_module
+
+# The smallest input each family is exercised at (image families at their minimum; tabular at 2 features).
+SMALL_INPUT = {"mlp": (2,), "lenet5": (28, 28, 1), "lenet5_bn": (28, 28, 1)}
+
+
+def test_every_registered_model_has_a_small_input():
+    assert set(models.list_models()) == set(SMALL_INPUT)
+
+
+def _grads(model, x, y):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, model(x, training=True)))
+    return loss, tape.gradient(loss, model.trainable_weights)
+
+
+@pytest.mark.parametrize("name", models.list_models())
+def test_build_forward_gradient_fit_and_keras_round_trip(name, tmp_path):
+    shape = SMALL_INPUT[name]
+    model = models.build(name, input_shape=shape, num_classes=3)
+    rng = np.random.default_rng(0)
+    x = (rng.uniform(0, 255, size=(8, *shape))).astype("float32")
+    y = rng.integers(0, 3, size=8)
+    out = model.predict(x, verbose=0)
+    assert out.shape == (8, 3) and np.all(np.isfinite(out))
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+    loss, grads = _grads(model, x, y)
+    assert np.isfinite(float(loss))
+    for weight, grad in zip(model.trainable_weights, grads):
+        assert grad is not None and np.all(np.isfinite(grad)), weight.path
+        assert float(tf.reduce_max(tf.abs(grad))) > 0, f"no gradient reaches {weight.path}"
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    reloaded = keras.models.load_model(path)
+    np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(32, 32, 1), (28, 28, 1)])
+def test_lenet5_has_the_1998_parameter_count(shape):
+    model = models.build("lenet5", input_shape=shape, num_classes=10)
+    assert model.count_params() == 61_706
+    assert [l.name for l in model.layers if l.count_params()] == ["conv1", "conv2", "fc1", "fc2", "predictions"]
+
+
+@pytest.mark.parametrize("name", ["lenet5", "lenet5_bn"])
+def test_lenet_rejects_inputs_too_small(name):
+    with pytest.raises(ValueError, match="at least 12x12"):
+        models.build(name, input_shape=(8, 8, 1), num_classes=10)
+
+
+@pytest.mark.parametrize("activation", mlp_module.ACTIVATIONS)
+@pytest.mark.parametrize("initializer", mlp_module.INITIALIZERS)
+def test_mlp_every_activation_and_initializer_trains(activation, initializer):
+    model = models.build("mlp", input_shape=(4,), num_classes=2, hidden=(8,), activation=activation,
+                         initializer=initializer)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(1).normal(size=(16, 4)).astype("float32")
+    loss = model.fit(x, np.arange(16) % 2, epochs=1, verbose=0).history["loss"][0]
+    assert np.isfinite(loss)
+
+
+@pytest.mark.parametrize("options, layer", [
+    ({"dropout": 0.5}, "dropout_1"), ({"batch_norm": True}, "bn_1"), ({"l2": 1e-3}, None), ({"l1": 1e-3}, None),
+    ({"normalization": "rescale"}, "rescaling"), ({"normalization": {"mean": [1.0, 2.0], "variance": [4.0, 9.0]}},
+                                                  "normalization"),
+])
+def test_mlp_options_add_their_layers(options, layer):
+    model = models.build("mlp", input_shape=(2,), num_classes=2, **options)
+    names = [l.name for l in model.layers]
+    if layer:
+        assert layer in names
+    else:
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        model(np.ones((2, 2), "float32"))
+        assert model.losses, "a weight penalty must add a regularisation loss"
+
+
+def test_normalization_inside_the_model_standardises():
+    model = models.build("mlp", input_shape=(2,), num_classes=1, hidden=(),
+                         normalization={"mean": [1.0, 2.0], "variance": [4.0, 9.0]}, classifier_activation=None)
+    normalised = keras.Model(model.input, model.get_layer("normalization").output)
+    np.testing.assert_allclose(normalised(np.array([[3.0, 8.0]], "float32")), [[1.0, 2.0]], rtol=1e-5)
+
+
+def test_linear_model_has_no_hidden_layer():
+    model = models.build("mlp", input_shape=(2,), num_classes=3, hidden=())
+    assert model.count_params() == 2 * 3 + 3
+
+
+def test_maxout_config_round_trip_and_values():
+    layer = models.Maxout(4, pieces=3)
+    clone = models.Maxout.from_config(layer.get_config())
+    assert (clone.units, clone.pieces) == (4, 3)
+    x = np.random.default_rng(0).normal(size=(5, 6)).astype("float32")
+    out = layer(x).numpy()
+    z = x @ layer.dense.kernel.numpy() + layer.dense.bias.numpy()
+    np.testing.assert_allclose(out, z.reshape(5, 4, 3).max(axis=-1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("task, units, activation", [("regression", 1, None), ("binary", 1, "sigmoid"),
+                                                     ("multiclass", 7, "softmax")])
+def test_head_follows_the_task(task, units, activation):
+    options = models.head_options(task, 7 if task == "multiclass" else 1)
+    model = models.build("mlp", input_shape=(2,), **options)
+    assert model.output_shape == (None, units)
+    assert model.get_layer("predictions").activation.__name__ == (activation or "linear")
+
+
+@pytest.mark.parametrize("options, argument", [
+    ({"activation": "relu6"}, "activation"), ({"initializer": "zeros"}, "initializer"), ({"dropout": 1.0}, "dropout"),
+    ({"hidden": (0,)}, "hidden"), ({"l2": -1}, "l2"), ({"classifier_activation": "tanh"}, "classifier_activation"),
+    ({"normalization": "standard"}, "normalization"), ({"num_classes": 0}, "num_classes"),
+])
+def test_bad_mlp_options_are_named_before_building(options, argument):
+    kwargs = {"input_shape": (2,), "num_classes": 2, **options}
+    with pytest.raises(ValueError, match=argument):
+        models.build("mlp", **kwargs)
+
+
+def test_unknown_model_suggests_the_closest():
+    with pytest.raises(ValueError, match="Did you mean 'lenet5_bn'"):
+        models.build("lenet5bn", input_shape=(28, 28, 1), num_classes=10)
+
+
+def test_list_models_wildcards():
+    assert models.list_models("lenet*") == ["lenet5", "lenet5_bn"]
+    assert models.list_models("nothing*") == []
+
+
+def test_register_refuses_duplicates():
+    with pytest.raises(ValueError, match="already registered"):
+        models.register("mlp")(lambda **kw: None)
