@@ -36,7 +36,8 @@ def main(argv=None):
         panels.append((result.model, f"{label}: {result.test['accuracy']:.2f}", x, y))
 
     ## Look: the four decision regions, each over its own gate's test points
-    path = viz.decision_boundary(panels, path=os.path.join(args.out, "logic_gates.png"), resolution=150)
+    path = viz.decision_boundary(panels, path=os.path.join(args.out, "logic_gates.png"), resolution=150,
+                                 class_names=result.info.class_names)
 
     ## Result
     reached = (accuracies[CASES[0][2]] == 1.0 and accuracies[CASES[1][2]] == 1.0

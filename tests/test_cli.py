@@ -209,3 +209,17 @@ def test_demo_saves_a_model_with_a_manifest(tmp_path, capsys):
     assert manifest["command"].startswith("keras-course demo")
     model = keras.models.load_model(tmp_path / "saved" / "tiny" / "model.keras")
     assert model.count_params() == manifest["params"]
+
+
+def test_prepare_unknown_dataset(capsys):
+    assert main(["datasets", "--prepare", "fashon_mnist"]) == 2
+    assert "Did you mean 'fashion_mnist'" in capsys.readouterr().err
+
+
+def test_deterministic_and_jit_flags_reach_the_config(tmp_path):
+    # a subprocess: op determinism, once on, stays on for the whole process
+    run_dir = tmp_path / "run"
+    subprocess.run(_cli("train", "--model", "mlp", "--dataset", "xor", "--epochs", "1", "--jit", "off",
+                        "--deterministic", "--quiet", "--run-dir", str(run_dir)), check=True, capture_output=True)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["jit_compile"] is False and config["deterministic_ops"] is True

@@ -55,14 +55,17 @@ def _add_train_arguments(p):
     p.add_argument("--data-dir", default=None)
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="model option, JSON value, e.g. --option width=2 --option 'hidden=[128,64]'")
+    p.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
+                   help="XLA compilation: auto = on with a GPU, off on the CPU (where it is slower)")
+    p.add_argument("--deterministic", action="store_true", help="bit-for-bit repeatable TF ops (slower on GPU)")
     p.add_argument("--run-dir", default=None, help="default: runs/<model>_<dataset>")
     p.add_argument("--overwrite", action="store_true", help="delete what --run-dir holds and start over")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 # The demo's settings: LeNet-5 with batch norm, cosine schedule; measured in the README.
-DEMO = dict(model="lenet5_bn", dataset="fashion_mnist", epochs=15, batch_size=128, optimizer="adam", lr=3e-3,
-            schedule="cosine", augment="none", seed=0)
+DEMO = dict(model="lenet5_bn", dataset="fashion_mnist", epochs=14, batch_size=128, optimizer="adam", lr=3e-3,
+            schedule="cosine", augment="none", seed=0, model_options={"width": 1.5})
 
 
 def _parse_options(pairs):
@@ -91,6 +94,7 @@ def _config_from_args(args):
         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, augment=_augment_arg(args.augment),
         val_fraction=args.val_fraction, seed=args.seed, patience=args.patience, limit=args.limit,
         data_dir=args.data_dir, model_options=_parse_options(args.option),
+        jit_compile={"auto": "auto", "on": True, "off": False}[args.jit], deterministic_ops=args.deterministic,
     )
 
 

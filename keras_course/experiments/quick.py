@@ -19,8 +19,8 @@ def fit(model_name, dataset, *, epochs, batch_size=32, optimizer="adam", lr=None
     """Load `dataset`, build `model_name` with the task's head and normalisation inside, train, and test.
 
     Example:
-        >>> result = fit("mlp", "moons", epochs=50, hidden=(16,))
-        >>> result.test["accuracy"] > 0.95
+        >>> result = fit("mlp", "moons", epochs=100, lr=1e-2, schedule="cosine", hidden=(16, 16))
+        >>> result.test["accuracy"] > 0.95  # lab T2 measured 0.992
         True
     """
     training.set_seed(seed)

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): `python -m bench NAME [--quick] [--json OUT]` prints a table and writes JSON."""
