@@ -139,3 +139,28 @@ def test_list_models_wildcards():
 def test_register_refuses_duplicates():
     with pytest.raises(ValueError, match="already registered"):
         models.register("mlp")(lambda **kw: None)
+
+
+@pytest.mark.parametrize("padding, shape, flat", [("auto", (32, 32, 1), 400), ("auto", (28, 28, 1), 400),
+                                                  ("same", (32, 32, 1), 576), ("valid", (36, 36, 1), 576)])
+def test_lenet_first_padding(padding, shape, flat):
+    model = models.build("lenet5_bn", input_shape=shape, num_classes=10, first_padding=padding)
+    assert model.get_layer("flatten").output.shape[-1] == flat
+
+
+def test_lenet_valid_padding_needs_32px():
+    with pytest.raises(ValueError, match="first_padding='valid'"):
+        models.build("lenet5", input_shape=(28, 28, 1), num_classes=10, first_padding="valid")
+
+
+@pytest.mark.parametrize("options, argument", [({"width": 0}, "width"), ({"dropout": -0.1}, "dropout"),
+                                               ({"first_padding": "full"}, "first_padding")])
+def test_bad_lenet_options(options, argument):
+    with pytest.raises(ValueError, match=argument):
+        models.build("lenet5_bn", input_shape=(28, 28, 1), num_classes=10, **options)
+
+
+@pytest.mark.parametrize("width, params", [(1.0, 62_384), (2.0, 245_718)])
+def test_lenet_width_multiplier(width, params):
+    # by hand at x2: convs 300+9,600, fc 192,000+40,320, head 1,690, batch norm 4x(12+32+240+168)
+    assert models.build("lenet5_bn", input_shape=(28, 28, 1), num_classes=10, width=width).count_params() == params

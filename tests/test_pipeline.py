@@ -112,3 +112,19 @@ def test_augmenting_non_images_is_refused():
     tabular = tf.data.Dataset.from_tensor_slices((np.zeros((8, 2), "float32"), np.zeros(8, "int32")))
     with pytest.raises(ValueError, match="augment"):
         data.make_pipeline(tabular, batch_size=4, training=True, augment="light")
+
+
+def test_strength_out_of_range_is_refused():
+    with pytest.raises(ValueError, match=r"\(0, 1\)"):
+        data.resolve_policy(["crop:1.5"])
+
+
+def test_custom_list_accepts_keras_layers():
+    import keras
+
+    ds = data.make_pipeline(_images(shape=(16, 16, 3)), batch_size=8, training=True,
+                            augment=[keras.layers.RandomFlip("vertical"), "rotate:0.2"])
+    x, _ = next(iter(ds))
+    assert x.shape == (8, 16, 16, 3)
+    with pytest.raises(ValueError, match="Keras image preprocessing layer"):
+        data.resolve_policy([keras.layers.Dense(3)])

@@ -173,3 +173,22 @@ def test_plain_backup_and_restore_is_not_enough(tmp_path):
 def test_set_seed_validates():
     with pytest.raises(ValueError, match="seed"):
         training.set_seed("1")
+
+
+def test_logits_head_is_trained_from_logits():
+    model = models.build("mlp", input_shape=(4,), num_classes=3, classifier_activation=None)
+    assert training.infer_task(model) == "multiclass"
+    training.compile_model(model)
+    assert model.loss.get_config()["from_logits"] is True
+    x, y = _xy()
+    assert np.isfinite(model.fit(x, y, epochs=1, verbose=0).history["loss"][0])
+
+
+def test_plateau_schedule_lowers_the_learning_rate(tmp_path):
+    model = _tiny_model()
+    model.trainable = False  # the loss cannot improve, so the plateau callback must act
+    training.compile_model(model, schedule="plateau", lr=0.01)
+    callbacks = training.make_callbacks(str(tmp_path), plateau=True, monitor="loss", tensorboard=False)
+    x, y = _xy()
+    model.fit(x, y, epochs=4, verbose=0, callbacks=callbacks)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.001)

@@ -67,6 +67,8 @@ def _parse_step(step, height, width):
         value = float(strength) if strength else default
     except ValueError:
         raise ValueError(f"Augmentation step strength must be a number, as in 'rotate:0.1'. Received: {step!r}") from None
+    if value is not None and not 0 < value < 1:
+        raise ValueError(f"Augmentation step strength must be in (0, 1), as in 'rotate:0.1'. Received: {step!r}")
     return factory(value, height, width)
 
 
