@@ -6,42 +6,49 @@ import tensorflow as tf
 from keras_course import models
 from keras_course.models import mlp as mlp_module
 
-# The smallest input each family is exercised at (image families at their minimum; tabular at 2 features).
-SMALL_INPUT = {"mlp": (2,), "lenet5": (28, 28, 1), "lenet5_bn": (28, 28, 1)}
+# Every registry model at a small input (a 28x28x1 or 32x32x3 image, or 2 features), with the options it needs
+# there. ImageNet-size models run here with the small stem; at 224 px they are checked for build and parameter
+# count only (tests/test_zoo.py), to keep the suite fast.
+SMALL = {"stem": "small"}
+SMALL_INPUT = {
+    "mlp": ((2,), {}), "lenet5": ((28, 28, 1), {}), "lenet5_bn": ((28, 28, 1), {}),
+    **{f"resnet{d}": ((32, 32, 3), {}) for d in (20, 32, 44, 56, 110)},
+    "densenet_bc_100": ((32, 32, 3), {}),
+    "resnet18": ((28, 28, 1), SMALL), "preact_resnet18": ((32, 32, 3), SMALL), "vgg11_bn": ((28, 28, 1), SMALL),
+    "densenet121": ((32, 32, 3), SMALL), "googlenet": ((28, 28, 1), SMALL), "alexnet": ((32, 32, 3), SMALL),
+}
+IMAGENET_ONLY = {"resnet34", "resnet50", "resnet101", "resnet152", "preact_resnet34", "preact_resnet50",
+                 "preact_resnet101", "preact_resnet152", "vgg11", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",
+                 "vgg19_bn", "densenet169", "densenet201"}
 
 
-def test_every_registered_model_has_a_small_input():
-    assert set(models.list_models()) == set(SMALL_INPUT)
+def test_every_registered_model_is_tested():
+    assert set(models.list_models()) == set(SMALL_INPUT) | IMAGENET_ONLY
 
 
-def _grads(model, x, y):
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, model(x, training=True)))
-    return loss, tape.gradient(loss, model.trainable_weights)
-
-
-@pytest.mark.parametrize("name", models.list_models())
+@pytest.mark.parametrize("name", sorted(SMALL_INPUT))
 def test_build_forward_gradient_fit_and_keras_round_trip(name, tmp_path):
-    shape = SMALL_INPUT[name]
-    model = models.build(name, input_shape=shape, num_classes=3)
+    shape, options = SMALL_INPUT[name]
+    model = models.build(name, input_shape=shape, num_classes=3, **options)
     rng = np.random.default_rng(0)
     x = (rng.uniform(0, 255, size=(8, *shape))).astype("float32")
     y = rng.integers(0, 3, size=8)
-    out = model.predict(x, verbose=0)
+    out = model(x, training=False).numpy()  # eager calls: tracing predict() costs seconds on deep graphs
     assert out.shape == (8, 3) and np.all(np.isfinite(out))
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
-    loss, grads = _grads(model, x, y)
-    assert np.isfinite(float(loss))
-    for weight, grad in zip(model.trainable_weights, grads):
-        assert grad is not None and np.all(np.isfinite(grad)), weight.path
-        assert float(tf.reduce_max(tf.abs(grad))) > 0, f"no gradient reaches {weight.path}"
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    # One plain-SGD step moves a weight exactly when its gradient is non-zero: every weight must move.
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    before = [w.numpy().copy() for w in model.trainable_weights]
     history = model.fit(x, y, epochs=1, batch_size=8, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+    for weight, old in zip(model.trainable_weights, before):
+        new = weight.numpy()
+        assert np.all(np.isfinite(new)), weight.path
+        assert not np.array_equal(new, old), f"no gradient reaches {weight.path}"
     path = tmp_path / f"{name}.keras"
     model.save(path)
-    reloaded = keras.models.load_model(path)
-    np.testing.assert_allclose(reloaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    reloaded = keras.models.load_model(path, safe_mode=True)
+    np.testing.assert_allclose(reloaded(x, training=False).numpy(), model(x, training=False).numpy(), atol=1e-5)
 
 
 @pytest.mark.parametrize("shape", [(32, 32, 1), (28, 28, 1)])

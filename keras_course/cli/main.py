@@ -17,6 +17,9 @@ def _parser():
 
     p = sub.add_parser("models", help="list registered models")
     p.add_argument("pattern", nargs="?", default="*", help="wildcard pattern, e.g. 'lenet*'")
+    p.add_argument("--details", action="store_true",
+                   help="parameters, FLOPs per image, depth and default input of each model (builds every model)")
+    p.add_argument("--json", action="store_true", help="with --details: one JSON object per line")
 
     p = sub.add_parser("datasets", help="list datasets, or download one for offline use")
     p.add_argument("--prepare", metavar="NAME", help="download NAME into its cache (needs the internet)")
@@ -115,9 +118,23 @@ def _cmd_models(args):
     from keras_course import models
 
     names = models.list_models(args.pattern)
+    if not names:
+        raise ValueError(f"No model matches {args.pattern!r}. `keras-course models` lists them all.")
+    if not args.details:
+        for name in names:
+            print(f"{name:<18}{models.describe(name)}")
+        return 0
+    if not args.json:
+        print(f"{'model':<18}{'params':>13}{'trainable':>13}{'GFLOPs/img':>12}{'depth':>7}  input")
     for name in names:
-        print(f"{name:<14}{models.describe(name)}")
-    return 0 if names else EXIT_BAD_INPUT
+        row = models.details(name)
+        if args.json:
+            print(json.dumps(row), flush=True)
+        else:
+            shape = "x".join(map(str, row["input_shape"]))
+            print(f"{name:<18}{row['params']:>13,}{row['trainable_params']:>13,}{row['flops_per_image'] / 1e9:>12.3f}"
+                  f"{row['depth']:>7}  {shape}", flush=True)
+    return 0
 
 
 def _cmd_datasets(args):

@@ -37,7 +37,7 @@ def check_normalization(normalization):
     return check_choice("normalization", normalization, NORMALIZATIONS)
 
 
-def check_input_shape(input_shape, *, rank=None, min_size=None, model=""):
+def check_input_shape(input_shape, *, rank=None, min_size=None, model="", hint=None):
     """Raise a ValueError when the input shape has the wrong rank or is too small for the model's downsampling."""
     if not isinstance(input_shape, (tuple, list)) or not all(isinstance(d, (int, np.integer)) and d > 0 for d in input_shape):
         raise ValueError(f"`input_shape` must be a tuple of positive ints, e.g. (28, 28, 1). Received: input_shape={input_shape!r}")
@@ -48,14 +48,18 @@ def check_input_shape(input_shape, *, rank=None, min_size=None, model=""):
     if min_size is not None and min(input_shape[:2]) < min_size:
         raise ValueError(
             f"{model} downsamples too much for an input of {input_shape[0]}x{input_shape[1]}: it needs at least "
-            f"{min_size}x{min_size}. Received: input_shape={tuple(input_shape)}; resize the images or choose a smaller model."
+            f"{min_size}x{min_size}. Received: input_shape={tuple(input_shape)}; {hint or 'resize the images or choose a smaller model.'}"
         )
 
 
 def model_input(input_shape, normalization):
     """The model's Input and the tensor after its built-in normalisation (raw values in, normalised out)."""
     inputs = keras.Input(shape=tuple(input_shape), name="input")
-    x = inputs
+    return inputs, normalize(inputs, normalization)
+
+
+def normalize(x, normalization):
+    """Apply the model's built-in normalisation: nothing, /255, or a fitted (mean, variance) Normalization."""
     if isinstance(normalization, dict):
         x = keras.layers.Normalization(
             mean=np.asarray(normalization["mean"], dtype="float32"),
@@ -64,9 +68,79 @@ def model_input(input_shape, normalization):
         )(x)
     elif normalization == "rescale":
         x = keras.layers.Rescaling(1.0 / 255.0, name="rescaling")(x)
-    return inputs, x
+    return x
 
 
 def classifier(x, num_classes, classifier_activation, **dense_kwargs):
     """The head every model ends with, always named "predictions"."""
     return keras.layers.Dense(num_classes, activation=classifier_activation, name="predictions", **dense_kwargs)(x)
+
+
+# ---- The keras.applications-style signature shared by the image families ----------------------------------------
+
+STEMS = ("imagenet", "small")
+POOLINGS = (None, "avg", "max")
+
+
+def scaled(channels, width):
+    """Channels after the width multiplier (at least 1)."""
+    return max(1, int(round(channels * width)))
+
+
+def check_family_options(*, name, include_top, pooling, stem, dropout, width, num_classes, classifier_activation,
+                         classes=None):
+    """Validate the options every image family shares; returns num_classes (keras's `classes` is an alias)."""
+    if classes is not None:
+        if num_classes not in (None, 1000, classes):
+            raise ValueError(f"{name}: pass num_classes or classes, not both. Received: num_classes={num_classes}, "
+                             f"classes={classes}")
+        num_classes = classes
+    if not isinstance(include_top, bool):
+        raise ValueError(f"`include_top` must be True or False. Received: include_top={include_top!r}")
+    check_choice("pooling", pooling, POOLINGS)
+    check_choice("stem", stem, STEMS)
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"`dropout` must be a number in [0, 1). Received: dropout={dropout!r}")
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or width <= 0:
+        raise ValueError(f"`width` must be a positive number (channel multiplier). Received: width={width!r}")
+    if include_top:
+        check_head(num_classes, classifier_activation)
+    return num_classes
+
+
+def image_input(input_shape, input_tensor, *, default_size, min_size, name, normalization="none", stem=None):
+    """(model inputs, tensor after normalisation, resolved input shape), the way keras.applications takes inputs.
+
+    `input_tensor` (a Keras tensor, e.g. another model's output) takes precedence; otherwise `input_shape`, default
+    (default_size, default_size, 3). Spatial size below `min_size` is a ValueError naming what would work.
+    """
+    if input_tensor is not None:
+        shape = tuple(int(d) for d in input_tensor.shape[1:])
+        if input_shape is not None and tuple(input_shape) != shape:
+            raise ValueError(f"{name}: input_shape {tuple(input_shape)} does not match input_tensor's shape {shape}.")
+        input_shape = shape
+    input_shape = tuple(input_shape) if input_shape is not None else (default_size, default_size, 3)
+    hint = "pass stem='small' (3x3 stride-1 stem for 28-32 px images), or resize the images." if stem == "imagenet" else None
+    check_input_shape(input_shape, rank=3, min_size=min_size, model=name, hint=hint)
+    normalization = check_normalization(normalization)
+    if input_tensor is None:
+        inputs = keras.Input(shape=input_shape, name="input")
+        source = inputs
+    else:
+        inputs = keras.utils.get_source_inputs(input_tensor)
+        source = input_tensor
+    return inputs, normalize(source, normalization), input_shape
+
+
+def global_top(x, *, include_top, pooling, num_classes, classifier_activation, dropout):
+    """The keras.applications head of convolutional families: avg_pool → [dropout] → predictions, or features."""
+    if include_top:
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name="top_dropout")(x)
+        return classifier(x, num_classes, classifier_activation)
+    if pooling == "avg":
+        return keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if pooling == "max":
+        return keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    return x

@@ -49,3 +49,32 @@ class Maxout(keras.layers.Layer):
             kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="keras_course")
+class ZeroPadShortcut(keras.layers.Layer):
+    """The parameter-free shortcut of He et al. (2015) option A: subsample by `stride`, zero-pad the new channels.
+
+    Args:
+        filters: int. Channels of the output (>= the input's).
+        stride: int. Spatial subsampling (1 or 2).
+    """
+
+    def __init__(self, filters, stride=2, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.stride = int(stride)
+
+    def call(self, inputs):
+        x = inputs[:, :: self.stride, :: self.stride, :]
+        extra = self.filters - inputs.shape[-1]
+        if extra < 0:
+            raise ValueError(f"ZeroPadShortcut cannot shrink {inputs.shape[-1]} channels to {self.filters}.")
+        return ops.pad(x, [[0, 0], [0, 0], [0, 0], [extra // 2, extra - extra // 2]])
+
+    def compute_output_shape(self, input_shape):
+        size = lambda d: None if d is None else -(-d // self.stride)  # noqa: E731
+        return (input_shape[0], size(input_shape[1]), size(input_shape[2]), self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "stride": self.stride}

@@ -1,0 +1,69 @@
+"""Facts about a model: parameters, FLOPs per image, depth, the input it was designed for."""
+
+import contextlib
+import io
+
+import numpy as np
+import tensorflow as tf
+
+from keras_course.models import registry
+
+
+def count_params(model):
+    """(all parameters as Keras counts them — batch norm's moving statistics included —, trainable parameters).
+
+    Papers and torchvision count trainable parameters only; keras.applications' figures include the statistics.
+    """
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    return int(model.count_params()), trainable
+
+
+def flops_per_image(model):
+    """Floating-point operations of one forward pass at batch 1 (a multiply-add counts 2), from TF's profiler."""
+    from tensorflow.python.profiler import model_analyzer, option_builder  # TF's own op-level FLOP counter
+
+    spec = tf.TensorSpec([1, *model.input_shape[1:]], tf.float32)
+    graph = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec).graph
+    options = option_builder.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    logger, level = tf.get_logger(), tf.get_logger().level
+    logger.setLevel("ERROR")  # the profiler is a TF1 API and says so on every call
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            return int(model_analyzer.profile(graph=graph, options=options).total_float_ops)
+    finally:
+        logger.setLevel(level)
+
+
+def depth(model):
+    """Weighted layers (conv, dense) on the longest path from input to output: 50 for ResNet-50, 16 for VGG-16,
+    121 for DenseNet-121 (projection shortcuts are on shorter paths, so they do not count)."""
+    longest = {}
+    for layer in model.layers:  # functional models list layers parents-first
+        before = 0
+        for node in layer._inbound_nodes:
+            for parent in node.parent_nodes:
+                before = max(before, longest.get(id(parent.operation), 0))
+        longest[id(layer)] = before + (1 if hasattr(layer, "kernel") else 0)
+    return max(longest[id(t._keras_history.operation)] for t in model.outputs)
+
+
+def details(name, *, input_shape=None, num_classes=None, flops=True):
+    """Parameters, trainable parameters, FLOPs per image, depth and input shape of registry model `name`.
+
+    Defaults: the model's design input (28x28x1 for shape-agnostic models) and 1000 classes at ImageNet size,
+    10 below it.
+    """
+    shape = input_shape or registry.default_input_shape(name) or (28, 28, 1)
+    num_classes = num_classes or (1000 if min(shape[:2]) >= 224 else 10)
+    model = registry.build(name, input_shape=shape, num_classes=num_classes)
+    params, trainable = count_params(model)
+    return {
+        "model": name,
+        "params": params,
+        "trainable_params": trainable,
+        "flops_per_image": flops_per_image(model) if flops else None,
+        "depth": depth(model),
+        "input_shape": tuple(shape),
+        "default_input_shape": registry.default_input_shape(name),
+    }

@@ -1,0 +1,91 @@
+"""Loading weights into zoo models: a local file, or keras.applications' ImageNet files (cache first, offline)."""
+
+import os
+import warnings
+
+# our registry name -> (keras.applications constructor, stem of keras's weights file names)
+KERAS_TWINS = {
+    "resnet50": ("ResNet50", "resnet50"),
+    "resnet101": ("ResNet101", "resnet101"),
+    "resnet152": ("ResNet152", "resnet152"),
+    "preact_resnet50": ("ResNet50V2", "resnet50v2"),
+    "preact_resnet101": ("ResNet101V2", "resnet101v2"),
+    "preact_resnet152": ("ResNet152V2", "resnet152v2"),
+    "vgg16": ("VGG16", "vgg16"),
+    "vgg19": ("VGG19", "vgg19"),
+    "densenet121": ("DenseNet121", "densenet121"),
+    "densenet169": ("DenseNet169", "densenet169"),
+    "densenet201": ("DenseNet201", "densenet201"),
+}
+
+
+def imagenet_file_name(name, include_top):
+    """The file keras.applications caches for `name`'s ImageNet weights (with or without the top)."""
+    stem = KERAS_TWINS[name][1]
+    return f"{stem}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+
+
+def keras_models_cache():
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return os.path.join(home, "models")
+
+
+def check_weights(weights, *, name, include_top, num_classes):
+    """Validate the `weights` argument before any layer is built."""
+    if weights is None:
+        return
+    if weights == "imagenet":
+        if name not in KERAS_TWINS:
+            raise ValueError(
+                f"`weights='imagenet'` needs a keras.applications twin; {name!r} has none. Twins: "
+                f"{', '.join(KERAS_TWINS)}. Use weights=None or a weights file. Received: weights='imagenet'"
+            )
+        if include_top and num_classes != 1000:
+            raise ValueError(
+                "`weights='imagenet'` with include_top=True needs num_classes=1000 (the ImageNet head); use "
+                f"include_top=False with your own head. Received: num_classes={num_classes}"
+            )
+        return
+    if not isinstance(weights, (str, os.PathLike)) or not os.path.isfile(weights):
+        raise ValueError(f"`weights` must be None, 'imagenet' or the path of a weights file. Received: weights={weights!r}")
+
+
+def _imagenet_path(name, include_top):
+    from keras_course.data import offline
+
+    path = os.path.join(keras_models_cache(), imagenet_file_name(name, include_top))
+    if os.path.isfile(path):
+        return path
+    reason = f"{offline.ENV_OFFLINE} is set"
+    if not offline.offline():
+        import keras
+
+        try:  # keras's own download (with its hash check) fills the same cache
+            getattr(keras.applications, KERAS_TWINS[name][0])(weights="imagenet", include_top=include_top)
+        except Exception as error:  # keras raises several kinds on a failed fetch
+            reason = f"download failed: {type(error).__name__}"
+        if os.path.isfile(path):
+            return path
+    raise ValueError(
+        f"ImageNet weights for {name} not found at {path} ({reason}). To fix: copy "
+        f"{imagenet_file_name(name, include_top)} into {keras_models_cache()}, or pass weights=PATH."
+    )
+
+
+def load_weights(model, weights, *, name, include_top):
+    """Load `weights` (None, 'imagenet' or a path) into `model`; a file that does not fit is a ValueError."""
+    if weights is None:
+        return model
+    path = _imagenet_path(name, include_top) if weights == "imagenet" else os.fspath(weights)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.load_weights(path)
+    except Exception as error:  # keras raises ValueError, KeyError or h5py errors for a file of another model
+        detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise ValueError(f"`weights` file {path} does not match the architecture of {name}: {detail}") from None
+    # Keras only warns when part of a .weights.h5 file finds no home; for us that is a mismatch, never a success.
+    skipped = [str(w.message) for w in caught if "skipping" in str(w.message).lower()]
+    if skipped:
+        raise ValueError(f"`weights` file {path} does not match the architecture of {name}: {skipped[0][:200]}")
+    return model
