@@ -38,16 +38,9 @@ def AlexNet(*, name="alexnet", stem="imagenet", include_top=True, weights=None, 
     x = keras.layers.Conv2D(w(256), 3, padding="same", activation="relu", name="conv4")(x)
     x = keras.layers.Conv2D(w(256), 3, padding="same", activation="relu", name="conv5")(x)
     x = keras.layers.MaxPooling2D(3, strides=2, name="pool5")(x)
-    if include_top:
-        x = keras.layers.Flatten(name="flatten")(x)
-        for layer in ("fc6", "fc7"):
-            if dropout:
-                x = keras.layers.Dropout(dropout, name=f"{layer}_dropout")(x)
-            x = keras.layers.Dense(w(4096), activation="relu", name=layer)(x)
-        outputs = common.classifier(x, num_classes, classifier_activation)
-    else:
-        outputs = common.global_top(x, include_top=False, pooling=pooling, num_classes=num_classes,
-                                    classifier_activation=classifier_activation, dropout=0.0)
+    outputs = common.dense_top(x, layer_names=("fc6", "fc7"), units=w(4096), dropout=dropout, dropout_first=True,
+                               include_top=include_top, pooling=pooling, num_classes=num_classes,
+                               classifier_activation=classifier_activation)
     model = keras.Model(inputs, outputs, name=name)
     return load_weights(model, weights, name=name, include_top=include_top)
 

@@ -144,3 +144,21 @@ def global_top(x, *, include_top, pooling, num_classes, classifier_activation, d
     if pooling == "max":
         return keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
     return x
+
+
+def dense_top(x, *, layer_names, units, dropout, dropout_first, include_top, pooling, num_classes,
+              classifier_activation):
+    """The head of AlexNet and VGG: flatten → fully connected ReLU layers with dropout → predictions; or, without
+    the top, the same features as `global_top`. `dropout_first` puts each dropout before its layer (AlexNet)
+    rather than after it (VGG)."""
+    if not include_top:
+        return global_top(x, include_top=False, pooling=pooling, num_classes=num_classes,
+                          classifier_activation=classifier_activation, dropout=0.0)
+    x = keras.layers.Flatten(name="flatten")(x)
+    for layer in layer_names:
+        if dropout and dropout_first:
+            x = keras.layers.Dropout(dropout, name=f"{layer}_dropout")(x)
+        x = keras.layers.Dense(units, activation="relu", name=layer)(x)
+        if dropout and not dropout_first:
+            x = keras.layers.Dropout(dropout, name=f"{layer}_dropout")(x)
+    return classifier(x, num_classes, classifier_activation)

@@ -53,16 +53,9 @@ def VGG(*, name, convs, batch_norm=False, stem="imagenet", fc_units=None, includ
     for b, (filters, n) in enumerate(zip(FILTERS, convs), start=1):
         x = conv_block(x, common.scaled(filters, width), n, batch_norm=batch_norm, pool=not (small and b == 1),
                        name=f"block{b}")
-    if include_top:
-        x = keras.layers.Flatten(name="flatten")(x)
-        for i in (1, 2):
-            x = keras.layers.Dense(common.scaled(fc_units, width), activation="relu", name=f"fc{i}")(x)
-            if dropout:
-                x = keras.layers.Dropout(dropout, name=f"fc{i}_dropout")(x)
-        outputs = common.classifier(x, num_classes, classifier_activation)
-    else:
-        outputs = common.global_top(x, include_top=False, pooling=pooling, num_classes=num_classes,
-                                    classifier_activation=classifier_activation, dropout=0.0)
+    outputs = common.dense_top(x, layer_names=("fc1", "fc2"), units=common.scaled(fc_units, width), dropout=dropout,
+                               dropout_first=False, include_top=include_top, pooling=pooling, num_classes=num_classes,
+                               classifier_activation=classifier_activation)
     model = keras.Model(inputs, outputs, name=name)
     return load_weights(model, weights, name=name, include_top=include_top)
 
