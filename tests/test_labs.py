@@ -5,9 +5,12 @@ import os
 
 import pytest
 
-LABS = ["lab1_sine_regression", "lab2_binary_classification", "lab3_multiclass_classification", "logic_gates"]
+LABS = ["lab1_sine_regression", "lab2_binary_classification", "lab3_multiclass_classification", "logic_gates",
+        "lab4_cnn"]
 PLOTS = {"lab1_sine_regression": ["lab1_sine_fit.png"], "lab2_binary_classification": ["lab2_boundaries.png"],
-         "lab3_multiclass_classification": ["lab3_spirals_boundaries.png"], "logic_gates": ["logic_gates.png"]}
+         "lab3_multiclass_classification": ["lab3_spirals_boundaries.png"], "logic_gates": ["logic_gates.png"],
+         "lab4_cnn": ["lab4_resnet20_fashion_mnist/learning_curves.png",
+                      "lab4_resnet20_fashion_mnist/confusion_matrix.png"]}
 
 
 @pytest.mark.parametrize("lab", LABS)
