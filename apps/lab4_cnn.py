@@ -37,9 +37,9 @@ def main(argv=None):
     dataset = "fashion_mnist" if args.quick else pick_dataset()  # a smoke test never downloads CIFAR
 
     ## Train in a run directory: curves, confusion matrix, model and metrics land there
-    config = experiments.RunConfig(model=MODEL, dataset=dataset, epochs=EPOCHS, batch_size=BATCH_SIZE,
-                                   lr=LEARNING_RATE, schedule="cosine", augment=AUGMENT[dataset],
-                                   **(QUICK if args.quick else {}))
+    settings = dict(model=MODEL, dataset=dataset, epochs=EPOCHS, batch_size=BATCH_SIZE, lr=LEARNING_RATE,
+                    schedule="cosine", augment=AUGMENT[dataset])
+    config = experiments.RunConfig(**{**settings, **(QUICK if args.quick else {})})
     run_dir = os.path.join(args.out, f"lab4_{MODEL}_{dataset}")
     metrics = experiments.train(config, run_dir, overwrite=True, verbose=0 if args.quick else 1)
 
