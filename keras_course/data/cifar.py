@@ -5,7 +5,7 @@ import pickle
 
 import numpy as np
 
-from keras_course.data import offline
+from keras_course import _offline as offline
 from keras_course.data.info import DatasetNotFoundError
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]

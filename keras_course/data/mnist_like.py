@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from keras_course.data import offline
+from keras_course import _offline as offline
 from keras_course.data.info import DatasetNotFoundError
 
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]

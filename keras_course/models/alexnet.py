@@ -23,8 +23,8 @@ def AlexNet(*, name="alexnet", stem="imagenet", include_top=True, weights=None, 
         num_classes=num_classes, classifier_activation=classifier_activation, classes=classes)
     check_weights(weights, name=name, include_top=include_top, num_classes=num_classes)
     small = stem == "small"
-    inputs, x, _ = common.image_input(input_shape, input_tensor, default_size=32 if small else 224,
-                                      min_size=11 if small else 63, name=name, normalization=normalization, stem=stem)
+    inputs, x = common.image_input(input_shape, input_tensor, default_size=32 if small else 224,
+                                   min_size=11 if small else 63, name=name, normalization=normalization, stem=stem)
     w = lambda c: common.scaled(c, width)  # noqa: E731
     if small:
         x = keras.layers.Conv2D(w(64), 3, padding="same", activation="relu", name="conv1")(x)

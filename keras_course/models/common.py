@@ -109,7 +109,7 @@ def check_family_options(*, name, include_top, pooling, stem, dropout, width, nu
 
 
 def image_input(input_shape, input_tensor, *, default_size, min_size, name, normalization="none", stem=None):
-    """(model inputs, tensor after normalisation, resolved input shape), the way keras.applications takes inputs.
+    """(model inputs, tensor after normalisation), the way keras.applications takes inputs.
 
     `input_tensor` (a Keras tensor, e.g. another model's output) takes precedence; otherwise `input_shape`, default
     (default_size, default_size, 3). Spatial size below `min_size` is a ValueError naming what would work.
@@ -129,7 +129,7 @@ def image_input(input_shape, input_tensor, *, default_size, min_size, name, norm
     else:
         inputs = keras.utils.get_source_inputs(input_tensor)
         source = input_tensor
-    return inputs, normalize(source, normalization), input_shape
+    return inputs, normalize(source, normalization)
 
 
 def global_top(x, *, include_top, pooling, num_classes, classifier_activation, dropout):

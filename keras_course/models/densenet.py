@@ -54,8 +54,8 @@ def DenseNet(*, name, blocks, growth_rate=32, compression=0.5, stem="imagenet", 
         raise ValueError(f"`compression` must be in (0, 1]. Received: compression={compression!r}")
     check_weights(weights, name=name, include_top=include_top, num_classes=num_classes)
     min_size = 32 if stem == "imagenet" else 2 ** (len(blocks) - 1)
-    inputs, x, _ = common.image_input(input_shape, input_tensor, default_size=default_size, min_size=min_size,
-                                      name=name, normalization=normalization, stem=stem)
+    inputs, x = common.image_input(input_shape, input_tensor, default_size=default_size, min_size=min_size,
+                                   name=name, normalization=normalization, stem=stem)
     k = common.scaled(growth_rate, width)
     stem_filters = common.scaled(stem_filters, width) if stem_filters else 2 * k
     if stem == "imagenet":

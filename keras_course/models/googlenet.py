@@ -68,8 +68,8 @@ def GoogLeNet(*, name="googlenet", stem="imagenet", aux_logits=False, batch_norm
         raise ValueError("`aux_logits=True` needs include_top=True (the auxiliary heads are classifiers).")
     check_weights(weights, name=name, include_top=include_top, num_classes=num_classes)
     small = stem == "small"
-    inputs, x, _ = common.image_input(input_shape, input_tensor, default_size=32 if small else 224,
-                                      min_size=4 if small else 32, name=name, normalization=normalization, stem=stem)
+    inputs, x = common.image_input(input_shape, input_tensor, default_size=32 if small else 224,
+                                   min_size=4 if small else 32, name=name, normalization=normalization, stem=stem)
     if small:
         x = conv(x, common.scaled(192, width), 3, batch_norm=batch_norm, name="conv1_3x3")
     else:

@@ -154,12 +154,12 @@ def ResNet(*, name, stages, block, filters=(64, 128, 256, 512), preact=False, sh
                          f"Received: block={block!r}, shortcut={shortcut!r}")
     check_weights(weights, name=name, include_top=include_top, num_classes=num_classes)
     min_size = 32 if stem == "imagenet" else 2 ** (len(stages) - 1)
-    inputs, x, _ = common.image_input(input_shape, input_tensor, default_size=default_size, min_size=min_size,
-                                      name=name, normalization=normalization, stem=stem)
+    inputs, x = common.image_input(input_shape, input_tensor, default_size=default_size, min_size=min_size,
+                                   name=name, normalization=normalization, stem=stem)
     widths = [common.scaled(f, width) for f in filters]
     use_bias = block == "bottleneck"  # keras's v1/v2 stems have a conv bias; torchvision's basic ResNets do not
-    x = _stem(x, stem=stem, filters=stem_filters and common.scaled(stem_filters, width) or widths[0], preact=preact,
-              use_bias=use_bias)
+    stem_width = common.scaled(stem_filters, width) if stem_filters else widths[0]
+    x = _stem(x, stem=stem, filters=stem_width, preact=preact, use_bias=use_bias)
     make_block = BLOCK_FUNCTIONS[(preact, block)]
     expansion = 4 if block == "bottleneck" else 1
     channels = int(x.shape[-1])

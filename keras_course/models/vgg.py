@@ -48,8 +48,8 @@ def VGG(*, name, convs, batch_norm=False, stem="imagenet", fc_units=None, includ
         num_classes=num_classes, classifier_activation=classifier_activation, classes=classes)
     fc_units = fc_units or (512 if small else 4096)
     check_weights(weights, name=name, include_top=include_top, num_classes=num_classes)
-    inputs, x, _ = common.image_input(input_shape, input_tensor, default_size=32 if small else 224,
-                                      min_size=16 if small else 32, name=name, normalization=normalization, stem=stem)
+    inputs, x = common.image_input(input_shape, input_tensor, default_size=32 if small else 224,
+                                   min_size=16 if small else 32, name=name, normalization=normalization, stem=stem)
     for b, (filters, n) in enumerate(zip(FILTERS, convs), start=1):
         x = conv_block(x, common.scaled(filters, width), n, batch_norm=batch_norm, pool=not (small and b == 1),
                        name=f"block{b}")

@@ -3,6 +3,8 @@
 import os
 import warnings
 
+from keras_course import _offline as offline
+
 # our registry name -> (keras.applications constructor, stem of keras's weights file names)
 KERAS_TWINS = {
     "resnet50": ("ResNet50", "resnet50"),
@@ -26,8 +28,8 @@ def imagenet_file_name(name, include_top):
 
 
 def keras_models_cache():
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return os.path.join(home, "models")
+    """The folder keras.applications caches weights files in."""
+    return os.path.join(offline.keras_home(), "models")
 
 
 def check_weights(weights, *, name, include_top, num_classes):
@@ -51,8 +53,6 @@ def check_weights(weights, *, name, include_top, num_classes):
 
 
 def _imagenet_path(name, include_top):
-    from keras_course.data import offline
-
     path = os.path.join(keras_models_cache(), imagenet_file_name(name, include_top))
     if os.path.isfile(path):
         return path

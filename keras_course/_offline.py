@@ -11,10 +11,14 @@ def offline():
     return os.environ.get(ENV_OFFLINE, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def keras_home():
+    """Keras's folder for cached downloads: $KERAS_HOME or ~/.keras."""
+    return os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+
+
 def keras_cache_dir():
-    """The folder keras.utils.get_file caches downloads in (KERAS_HOME or ~/.keras)."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return os.path.join(home, "datasets")
+    """The folder keras.utils.get_file caches datasets in."""
+    return os.path.join(keras_home(), "datasets")
 
 
 def candidate_dirs(data_dir, *fallbacks):
