@@ -6,8 +6,9 @@ import math
 
 def closest(name, choices):
     """The valid choice nearest to `name`, or None when nothing is close."""
-    match = difflib.get_close_matches(str(name).lower(), [str(c) for c in choices], n=1, cutoff=0.5)
-    return match[0] if match else None
+    by_lower = {str(c).lower(): str(c) for c in choices}  # case-insensitive: "resnet05" suggests "ResNet50"
+    match = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.5)
+    return by_lower[match[0]] if match else None
 
 
 def check_choice(argument, value, choices):

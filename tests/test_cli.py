@@ -91,6 +91,10 @@ BAD_INPUTS = [
     (["--dataset", "digits"], "at least 12x12"),
     (["--dataset", "image_folder:/no/such/place"], "does not exist"),
     (["--option", "width"], "KEY=VALUE"),
+    (["--classes", "0,a"], "--classes"),
+    (["--classes", "3,3"], "classes"),
+    (["--classes", "0,10"], "classes"),
+    (["--bn-momentum", "1.5"], "bn_momentum"),
 ]
 
 

@@ -4,7 +4,6 @@ import time
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_course import data
 from keras_course.data import mnist_like

@@ -1,7 +1,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_course import models
 from keras_course.models import mlp as mlp_module
@@ -171,3 +170,17 @@ def test_bad_lenet_options(options, argument):
 def test_lenet_width_multiplier(width, params):
     # by hand at x2: convs 300+9,600, fc 192,000+40,320, head 1,690, batch norm 4x(12+32+240+168)
     assert models.build("lenet5_bn", input_shape=(28, 28, 1), num_classes=10, width=width).count_params() == params
+
+
+def test_batch_norm_momentum_reaches_every_batch_norm_and_is_saved(tmp_path):
+    inner = models.build("resnet20", input_shape=(16, 16, 3), num_classes=2, width=0.25)
+    inputs = keras.Input((16, 16, 3))
+    outer = keras.Model(inputs, keras.layers.BatchNormalization(name="outer_bn")(inner(inputs)))
+    models.set_batch_norm_momentum(outer, 0.9)
+    found = [l for l in outer._flatten_layers(recursive=True) if isinstance(l, keras.layers.BatchNormalization)]
+    assert len(found) == 20 and all(l.momentum == 0.9 for l in found)
+    inner.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    assert {l.momentum for l in again.layers if isinstance(l, keras.layers.BatchNormalization)} == {0.9}
+    with pytest.raises(ValueError, match="bn_momentum"):
+        models.set_batch_norm_momentum(inner, 1.0)

@@ -1,4 +1,4 @@
-"""`keras-course`: list models and datasets, train into a run directory, evaluate it, run the demo.
+"""`keras-course`: list models and datasets, train or transfer into a run directory, evaluate it, run the demo.
 
 Bad input gets one line on stderr naming the problem and the fix, and exit code 2.
 """
@@ -26,6 +26,33 @@ def _parser():
 
     p = sub.add_parser("train", help="train a model into a run directory (re-run the same command to resume)")
     _add_train_arguments(p)
+
+    p = sub.add_parser("pretrain", help="train a model and keep it in saved_models/NAME as a transfer-learning backbone")
+    _add_train_arguments(p)
+    p.add_argument("--name", required=True, help="folder name under --save-to; load it with weights='project:NAME'")
+    p.add_argument("--save-to", default="saved_models", help="folder that receives NAME/ (default: saved_models)")
+
+    p = sub.add_parser("transfer", help="transfer learning into a run directory: new head, then optional fine-tuning")
+    p.add_argument("--data", required=True, help="dataset name or image_folder:PATH (one sub-folder per class)")
+    p.add_argument("--backbone", required=True, help="keras.applications name (ResNet50, MobileNetV2, ...) or a "
+                   "registry model (resnet20, ...)")
+    p.add_argument("--weights", default="imagenet", help="imagenet (Keras cache), none, project:NAME or a weights file")
+    p.add_argument("--image-size", type=int, default=None, help="resize images to N x N (image folders; default 160)")
+    p.add_argument("--epochs", type=int, default=5, help="epochs of training the new head on the frozen backbone")
+    p.add_argument("--fine-tune-epochs", type=int, default=0, help="then unfreeze and fine-tune for this many epochs")
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate of the head phase")
+    p.add_argument("--fine-tune-lr", type=float, default=1e-5)
+    p.add_argument("--unfreeze-stages", type=int, default=None, help="fine-tune only the last N stages (default: all)")
+    p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--augment", default="light", help="policy (none, light, standard, strong) or steps")
+    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="registry backbone option")
+    p.add_argument("--run-dir", default=None, help="default: runs/transfer_<backbone>")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--quiet", action="store_true")
 
     p = sub.add_parser("evaluate", help="evaluate a finished run on its test split")
     p.add_argument("--run-dir", required=True)
@@ -55,9 +82,12 @@ def _add_train_arguments(p):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--patience", type=int, default=None, help="early stopping patience in epochs (off by default)")
     p.add_argument("--limit", type=int, default=None, help="use at most N training and N test examples")
+    p.add_argument("--classes", default=None, help="keep only these class indices, e.g. 0,1,2,3,4 (relabelled 0..k-1)")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="model option, JSON value, e.g. --option width=2 --option 'hidden=[128,64]'")
+    p.add_argument("--bn-momentum", type=float, default=None,
+                   help="BatchNorm moving-average momentum (default: the model's, 0.99); 0.9 for runs of 1-2 epochs")
     p.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
                    help="XLA compilation: auto = on with a GPU, off on the CPU (where it is slower)")
     p.add_argument("--deterministic", action="store_true", help="bit-for-bit repeatable TF ops (slower on GPU)")
@@ -96,9 +126,19 @@ def _config_from_args(args):
         optimizer=args.optimizer, lr=args.lr, schedule=args.schedule, warmup_epochs=args.warmup_epochs,
         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, augment=_augment_arg(args.augment),
         val_fraction=args.val_fraction, seed=args.seed, patience=args.patience, limit=args.limit,
-        data_dir=args.data_dir, model_options=_parse_options(args.option),
+        classes=_classes_arg(args.classes),
+        data_dir=args.data_dir, model_options=_parse_options(args.option), bn_momentum=args.bn_momentum,
         jit_compile={"auto": "auto", "on": True, "off": False}[args.jit], deterministic_ops=args.deterministic,
     )
+
+
+def _classes_arg(text):
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--classes takes comma-separated class indices, e.g. 0,1,2. Received: --classes {text!r}") from None
 
 
 def _print_metrics(metrics, info):
@@ -161,6 +201,40 @@ def _cmd_train(args):
     return 0
 
 
+def _cmd_pretrain(args):
+    from keras_course import experiments
+
+    config = _config_from_args(args)
+    run_dir = args.run_dir or f"runs/pretrain_{args.name}"
+    if "/" in args.name or args.name.startswith("."):
+        raise ValueError(f"--name must be a plain folder name, e.g. fashion_mnist_0-4_resnet20. Received: --name {args.name!r}")
+    metrics = experiments.train(config, run_dir, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
+    path = experiments.save_pretrained(run_dir, args.save_to, args.name, command=args.command_line)
+    print(f"pretrain: {config.model} reached test accuracy {metrics['test_accuracy']:.4f} on {config.dataset}"
+          f"{' classes ' + ','.join(map(str, config.classes)) if config.classes else ''} in "
+          f"{metrics['train_seconds']:.0f} s; saved to {path} (use weights='project:{args.name}')")
+    return 0
+
+
+def _cmd_transfer(args):
+    from keras_course import data, experiments
+
+    weights = None if args.weights.lower() == "none" else args.weights
+    config = experiments.RunConfig(
+        model=args.backbone, dataset=args.data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        schedule="constant", augment=_augment_arg(args.augment), val_fraction=args.val_fraction, seed=args.seed,
+        limit=args.limit, image_size=None if args.image_size is None else [args.image_size, args.image_size],
+        transfer=dict(weights=weights, fine_tune_epochs=args.fine_tune_epochs, fine_tune_lr=args.fine_tune_lr,
+                      unfreeze_stages=args.unfreeze_stages, dropout=args.dropout,
+                      options=_parse_options(args.option) or None),
+    )
+    run_dir = args.run_dir or f"runs/transfer_{args.backbone}"
+    metrics = experiments.train(config, run_dir, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
+    _print_metrics(metrics, data.DatasetInfo(**metrics["dataset"]))
+    print(f"run directory: {run_dir}  ({metrics['epochs_run']} epochs, {metrics['train_seconds']:.1f} s of training)")
+    return 0
+
+
 def _cmd_evaluate(args):
     from keras_course import experiments
 
@@ -181,8 +255,8 @@ def _cmd_demo(args):
     return 0
 
 
-COMMANDS = {"models": _cmd_models, "datasets": _cmd_datasets, "train": _cmd_train, "evaluate": _cmd_evaluate,
-            "demo": _cmd_demo}
+COMMANDS = {"models": _cmd_models, "datasets": _cmd_datasets, "train": _cmd_train, "pretrain": _cmd_pretrain, "transfer": _cmd_transfer,
+            "evaluate": _cmd_evaluate, "demo": _cmd_demo}
 
 
 def main(argv=None):

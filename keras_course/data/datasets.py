@@ -78,7 +78,36 @@ def _targets(y, task):
     return y.astype("float32").reshape(len(y), -1) if task == "regression" else y.astype("int32")
 
 
-def _from_arrays(name, x_train, y_train, x_test, y_test, meta, *, val_fraction, seed, limit):
+def check_classes(classes, class_names):
+    """`classes` as a list of distinct valid class indices, or None."""
+    if classes is None:
+        return None
+    values = list(classes) if isinstance(classes, (list, tuple, range, np.ndarray)) else None
+    k = len(class_names)
+    if (not values or len(set(values)) != len(values)
+            or not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 0 <= c < k for c in values)):
+        raise ValueError(f"`classes` must be a list of distinct class indices in [0, {k}), e.g. [0, 1, 2]. "
+                         f"Received: classes={classes!r}")
+    return [int(c) for c in values]
+
+
+def _select_classes(x, y, classes):
+    """Keep the examples of `classes`, relabelled 0..len(classes)-1 in the order given."""
+    keep = np.isin(y, classes)
+    relabel = np.zeros(int(max(classes)) + 1, dtype=y.dtype)
+    relabel[classes] = np.arange(len(classes))
+    return x[keep], relabel[y[keep]]
+
+
+def _from_arrays(name, x_train, y_train, x_test, y_test, meta, *, val_fraction, seed, limit, classes=None):
+    if classes is not None:
+        if meta["task"] == "regression":
+            raise ValueError(f"`classes` needs a classification dataset; {name!r} is regression. Received: classes={classes!r}")
+        classes = check_classes(classes, meta["class_names"])
+        x_train, y_train = _select_classes(x_train, y_train, classes)
+        x_test, y_test = _select_classes(x_test, y_test, classes)
+        meta = dict(meta, class_names=[meta["class_names"][c] for c in classes],
+                    extras=dict(meta.get("extras", {}), classes=classes))
     keep = _limit(len(x_train), limit, seed)
     x_train, y_train = x_train[keep], y_train[keep]
     keep_test = _limit(len(x_test), limit, seed)
@@ -135,16 +164,25 @@ def _from_tfds(name, *, val_fraction, seed, limit, data_dir, image_size):
     pool, test, meta = tfds_sets.load(name, data_dir=data_dir, image_size=tuple(image_size or (160, 160)))
     if limit is not None:
         pool, test = pool.take(limit), test.take(limit)
+    def in_train(index, example):
+        return tf.logical_not(_in_val(index, val_fraction, seed))
+
+    def in_val(index, example):
+        return _in_val(index, val_fraction, seed)
+
+    def drop_index(index, example):
+        return example
+
     indexed = pool.enumerate()
-    train = indexed.filter(lambda i, ex: tf.logical_not(_in_val(i, val_fraction, seed))).map(lambda i, ex: ex)
-    val = indexed.filter(lambda i, ex: _in_val(i, val_fraction, seed)).map(lambda i, ex: ex)
+    train = indexed.filter(in_train).map(drop_index)
+    val = indexed.filter(in_val).map(drop_index)
     info = DatasetInfo(name=name, task=meta["task"], input_shape=(*meta["extras"]["image_size"], 3),
                        num_classes=len(meta["class_names"]), class_names=meta["class_names"], source=meta["source"],
                        sizes={}, value_range=(0, 255), extras=meta["extras"])
     return train, val, test, info
 
 
-def load(name, *, val_fraction=0.1, seed=0, limit=None, data_dir=None, image_size=None):
+def load(name, *, val_fraction=0.1, seed=0, limit=None, data_dir=None, image_size=None, classes=None):
     """Load a dataset as train / validation / test `tf.data.Dataset`s of unbatched `(x, y)` and its info.
 
     Args:
@@ -154,6 +192,8 @@ def load(name, *, val_fraction=0.1, seed=0, limit=None, data_dir=None, image_siz
         limit: int or None. Keep at most this many training and this many test examples, for quick runs.
         data_dir: str or None. A folder to look in first for files of downloadable datasets.
         image_size: (height, width) or None. Size images of image_folder and cats_vs_dogs are resized to.
+        classes: list of class indices or None. Keep only these classes (array datasets), relabelled 0..k-1 in
+            the order given; e.g. [5, 6, 7, 8, 9] of Fashion-MNIST becomes a 5-class task.
 
     Returns:
         `(train, val, test, info)`: three datasets and a `DatasetInfo`. Images are uint8 0–255, classification
@@ -171,12 +211,29 @@ def load(name, *, val_fraction=0.1, seed=0, limit=None, data_dir=None, image_siz
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"`seed` must be an integer. Received: seed={seed!r}")
     common = dict(val_fraction=val_fraction, seed=seed, limit=limit)
+    if classes is not None and name not in ARRAY_DATASETS:
+        raise ValueError(f"`classes` works with the in-memory datasets ({', '.join(ARRAY_DATASETS)}). "
+                         f"Received: classes={classes!r} for dataset {name!r}")
     if name.startswith(IMAGE_FOLDER_PREFIX):
         return _from_image_folder(name, image_size=image_size, **common)
     if name in STREAMED_DATASETS:
         return _from_tfds(name, data_dir=data_dir, image_size=image_size, **common)
     arrays = ARRAY_DATASETS[name](data_dir)
-    return _from_arrays(name, *arrays, **common)
+    return _from_arrays(name, *arrays, classes=classes, **common)
+
+
+def per_class_subset(x, y, per_class, seed=0):
+    """`per_class` examples of each class of (x, y), drawn with the seed (few-shot training sets)."""
+    check_positive("per_class", per_class, integer=True)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        if len(members) < per_class:
+            raise ValueError(f"Class {label} has {len(members)} examples. Received: per_class={per_class}")
+        picked.append(rng.choice(members, size=per_class, replace=False))
+    keep = np.sort(np.concatenate(picked))
+    return x[keep], y[keep]
 
 
 def prepare(name, data_dir=None):

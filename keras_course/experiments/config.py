@@ -26,10 +26,18 @@ class RunConfig:
     seed: int = 0
     patience: int = None  # early stopping; None trains every epoch
     limit: int = None
+    classes: list = None  # keep only these class indices (relabelled 0..k-1), e.g. [0, 1, 2, 3, 4]
     data_dir: str = None
     model_options: dict = dataclasses.field(default_factory=dict)
+    image_size: list = None  # (height, width) that image_folder / cats_vs_dogs images are resized to
+    transfer: dict = None  # set for transfer runs: `model` is then a backbone; see TRANSFER_DEFAULTS
+    bn_momentum: float = None  # None: the model's own (Keras: 0.99); 0.9 suits runs of an epoch or two
     jit_compile: object = "auto"
     deterministic_ops: bool = False
+
+    def transfer_settings(self):
+        """The transfer settings with their defaults filled in (None for an ordinary run)."""
+        return None if self.transfer is None else {**TRANSFER_DEFAULTS, **self.transfer}
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -44,8 +52,14 @@ class RunConfig:
 
     def validate(self):
         """Raise ValueError (one line, naming the setting) for anything that would fail later."""
-        models.get_builder(self.model)
+        if self.transfer is None:
+            models.get_builder(self.model)
+        else:
+            self._validate_transfer()
         data.check_name(self.dataset)
+        if self.image_size is not None and (len(self.image_size) != 2 or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in self.image_size)):
+            raise ValueError(f"`image_size` must be (height, width) in pixels. Received: image_size={self.image_size!r}")
         check_positive("epochs", self.epochs, integer=True)
         check_positive("batch_size", self.batch_size, integer=True)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -57,7 +71,40 @@ class RunConfig:
             check_positive("patience", self.patience, integer=True)
         if self.limit is not None:
             check_positive("limit", self.limit, integer=True)
+        if self.classes is not None and (
+                not isinstance(self.classes, (list, tuple)) or not self.classes or len(set(self.classes)) != len(self.classes)
+                or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in self.classes)):
+            raise ValueError(f"`classes` must be a list of distinct class indices, e.g. [0, 1, 2]. Received: classes={self.classes!r}")
         if not isinstance(self.warmup_epochs, int) or self.warmup_epochs < 0 or self.warmup_epochs >= self.epochs:
             raise ValueError(f"`warmup_epochs` must be an int in [0, epochs). Received: warmup_epochs={self.warmup_epochs!r}")
+        if self.bn_momentum is not None and (isinstance(self.bn_momentum, bool) or not isinstance(self.bn_momentum, (int, float))
+                                             or not 0 <= self.bn_momentum < 1):
+            raise ValueError(f"`bn_momentum` must be in [0, 1), e.g. 0.9. Received: bn_momentum={self.bn_momentum!r}")
         data.resolve_policy(self.augment)
         return self
+
+    def _validate_transfer(self):
+        if not isinstance(self.transfer, dict):
+            raise ValueError(f"`transfer` must be a dict of transfer settings or None. Received: transfer={self.transfer!r}")
+        unknown = sorted(set(self.transfer) - set(TRANSFER_DEFAULTS))
+        if unknown:
+            raise ValueError(f"Unknown transfer settings {unknown}. Known: {sorted(TRANSFER_DEFAULTS)}")
+        settings = self.transfer_settings()
+        from keras_course import transfer  # transfer builds on models and training; import it only when used
+
+        transfer.backbones.check_weights_argument(settings["weights"])
+        if not str(settings["weights"]).startswith(transfer.backbones.PROJECT_PREFIX):
+            transfer.backbones.check_backbone_name(self.model)
+        ft = settings["fine_tune_epochs"]
+        if isinstance(ft, bool) or not isinstance(ft, int) or ft < 0:
+            raise ValueError(f"`fine_tune_epochs` must be an int >= 0. Received: fine_tune_epochs={ft!r}")
+        check_positive("fine_tune_lr", settings["fine_tune_lr"])
+        stages = settings["unfreeze_stages"]
+        if stages is not None:
+            check_positive("unfreeze_stages", stages, integer=True)
+
+
+# A transfer run trains the new head for `epochs` at `lr`, then unfreezes the backbone (all of it, or its last
+# `unfreeze_stages` stages) and fine-tunes for `fine_tune_epochs` at `fine_tune_lr`, BatchNorm frozen throughout.
+TRANSFER_DEFAULTS = dict(weights="imagenet", fine_tune_epochs=0, fine_tune_lr=1e-5, unfreeze_stages=None,
+                         dropout=0.2, resize=None, options=None)

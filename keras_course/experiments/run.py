@@ -45,10 +45,22 @@ def _jsonable(value):
 
 def build_model(config, train, info):
     """The registry model for `config` with the task's head and normalisation inside."""
+    settings = config.transfer_settings()
+    if settings is not None:
+        from keras_course import transfer
+
+        return transfer.build_classifier(
+            config.model, 1 if info.task == "binary" else info.num_classes, weights=settings["weights"],
+            input_shape=info.input_shape, dropout=settings["dropout"], resize=settings["resize"],
+            options=settings["options"],
+        )
     options = dict(models.head_options(info.task, info.num_classes))
     options["normalization"] = data.normalization_for(train, info)
     options.update(config.model_options)
-    return models.build(config.model, input_shape=info.input_shape, **options)
+    model = models.build(config.model, input_shape=info.input_shape, **options)
+    if config.bn_momentum is not None:
+        models.set_batch_norm_momentum(model, config.bn_momentum)
+    return model
 
 
 def _check_run_dir(run_dir, config, overwrite):
@@ -111,7 +123,8 @@ def train(config, run_dir, *, overwrite=False, verbose=1):
     config.validate()
     run_dir = os.fspath(run_dir)
     train_ds, val_ds, test_ds, info = data.load(config.dataset, val_fraction=config.val_fraction, seed=config.seed,
-                                                limit=config.limit, data_dir=config.data_dir)
+                                                limit=config.limit, data_dir=config.data_dir, classes=config.classes,
+                                                image_size=config.image_size)
     if config.augment not in (None, "none", []) and not info.is_image:
         raise ValueError(f"`augment` applies to image datasets; {config.dataset!r} is not one. Received: augment={config.augment!r}")
     training.set_seed(config.seed, deterministic_ops=config.deterministic_ops)
@@ -137,15 +150,27 @@ def _fit_and_finish(config, run_dir, model, splits, info, verbose):
     val_pipe = data.make_pipeline(val_ds, batch_size=max(256, config.batch_size))
     steps_per_epoch = int(train_pipe.cardinality()) if int(train_pipe.cardinality()) > 0 else None
     total_steps = steps_per_epoch * config.epochs if steps_per_epoch else None
+    compile_options = dict(task=info.task, optimizer=config.optimizer, weight_decay=config.weight_decay,
+                           label_smoothing=config.label_smoothing, jit_compile=config.jit_compile)
+    settings = config.transfer_settings()
     training.compile_model(
-        model, task=info.task, optimizer=config.optimizer, lr=config.lr, schedule=config.schedule,
-        total_steps=total_steps, warmup_steps=(steps_per_epoch or 0) * config.warmup_epochs,
-        weight_decay=config.weight_decay, label_smoothing=config.label_smoothing, jit_compile=config.jit_compile,
+        model, lr=config.lr, schedule=config.schedule, total_steps=total_steps,
+        warmup_steps=(steps_per_epoch or 0) * config.warmup_epochs, **compile_options,
     )
+    # A transfer run changes what trains between its two phases, which an exact resume cannot replay: it
+    # restarts instead of resuming.
     callbacks = [_EpochSeconds()] + training.make_callbacks(run_dir, patience=config.patience, clock=clock,
-                                                             plateau=config.schedule == "plateau")
+                                                             plateau=config.schedule == "plateau",
+                                                             resume=settings is None)
     model.fit(train_pipe, validation_data=val_pipe, epochs=config.epochs, callbacks=callbacks, verbose=verbose,
               shuffle=False)
+    if settings is not None and settings["fine_tune_epochs"]:
+        from keras_course import transfer
+
+        transfer.freezing.set_unfrozen(model, stages=settings["unfreeze_stages"])
+        training.compile_model(model, lr=settings["fine_tune_lr"], **compile_options)
+        model.fit(train_pipe, validation_data=val_pipe, initial_epoch=config.epochs,
+                  epochs=config.epochs + settings["fine_tune_epochs"], callbacks=callbacks, verbose=verbose, shuffle=False)
     early = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
     model.save(os.path.join(run_dir, "model.keras"))
     export.export_saved_model(model, os.path.join(run_dir, "saved_model"))
@@ -209,6 +234,7 @@ def evaluate(run_dir):
     """Re-evaluate a finished run's saved model on its test split; returns the metrics (classification report too)."""
     config, _ = load_run(run_dir)
     _, _, test_ds, info = data.load(config.dataset, val_fraction=config.val_fraction, seed=config.seed,
-                                    limit=config.limit, data_dir=config.data_dir)
+                                    limit=config.limit, data_dir=config.data_dir, classes=config.classes,
+                                    image_size=config.image_size)
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
     return evaluate_model(model, test_ds, info), info

@@ -1,7 +1,9 @@
-"""Custom layers of the model zoo; each round-trips through get_config and the .keras format."""
+"""Custom layers of our models (the zoo and the transfer classifiers); each round-trips through the .keras format."""
 
 import keras
 from keras import ops
+
+from keras_course._checks import check_choice
 
 
 @keras.saving.register_keras_serializable(package="keras_course")
@@ -78,3 +80,35 @@ class ZeroPadShortcut(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "stride": self.stride}
+
+
+# caffe: RGB→BGR, minus the ImageNet mean; tf: scale to [-1, 1]; torch: [0, 1] then the ImageNet mean/std;
+# rescale: [0, 1]; none: the backbone rescales its own 0–255 input (EfficientNet, ConvNeXt, our project models).
+PREPROCESSING_MODES = ("caffe", "tf", "torch", "rescale", "none")
+
+
+@keras.saving.register_keras_serializable(package="keras_course")
+class BackbonePreprocessing(keras.layers.Layer):
+    """Raw 0–255 images in, what the backbone was trained on out; grayscale is replicated to RGB when `to_rgb`."""
+
+    def __init__(self, mode, to_rgb=False, **kwargs):
+        super().__init__(**kwargs)
+        self.mode = check_choice("mode", mode, PREPROCESSING_MODES)
+        self.to_rgb = bool(to_rgb)
+
+    def call(self, images):
+        x = keras.ops.cast(images, self.compute_dtype)
+        if self.to_rgb:
+            x = keras.ops.repeat(x, 3, axis=-1)
+        if self.mode in ("caffe", "tf", "torch"):
+            # Keras's own function, so the arithmetic is exactly what keras.applications.*.preprocess_input does
+            return keras.applications.imagenet_utils.preprocess_input(x, data_format="channels_last", mode=self.mode)
+        if self.mode == "rescale":
+            return x / 255.0
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 3) if self.to_rgb else tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode, "to_rgb": self.to_rgb}

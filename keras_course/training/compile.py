@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from keras_course._checks import check_choice, check_positive
+from keras_course.training.layerwise import with_lr_multipliers
 from keras_course.training.schedules import make_schedule
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "nadam", "adamw")
@@ -97,7 +98,7 @@ def make_optimizer(name, learning_rate, *, momentum=0.9, weight_decay=None):
 
 def compile_model(model, *, task=None, optimizer="adam", lr=None, momentum=0.9, weight_decay=None,
                   schedule="constant", total_steps=None, warmup_steps=0, label_smoothing=0.0, jit_compile="auto",
-                  steps_per_execution=1):
+                  steps_per_execution=1, lr_multipliers=None):
     """Compile `model` with a named optimizer and schedule, and the loss and metrics of its task.
 
     Args:
@@ -112,6 +113,8 @@ def compile_model(model, *, task=None, optimizer="adam", lr=None, momentum=0.9, 
         label_smoothing: float in [0, 1). For classification losses.
         jit_compile: "auto" (XLA on GPU only), True or False.
         steps_per_execution: int > 0. Training steps run per call into the graph.
+        lr_multipliers: {variable path: factor} scaling the learning rate per variable (discriminative
+            fine-tuning), or None.
 
     Returns:
         The same model, compiled.
@@ -129,8 +132,11 @@ def compile_model(model, *, task=None, optimizer="adam", lr=None, momentum=0.9, 
     from_logits = output_is_logits(model) and task != "regression"
     loss, metrics = loss_and_metrics(task, model.output_shape[-1], from_logits=from_logits,
                                      label_smoothing=label_smoothing)
+    opt = make_optimizer(optimizer, learning_rate, momentum=momentum, weight_decay=weight_decay)
+    if lr_multipliers:
+        opt = with_lr_multipliers(opt, lr_multipliers)
     model.compile(
-        optimizer=make_optimizer(optimizer, learning_rate, momentum=momentum, weight_decay=weight_decay),
+        optimizer=opt,
         loss=loss,
         metrics=metrics,
         jit_compile=resolve_jit(jit_compile),

@@ -133,3 +133,23 @@ def regression_fit(x, y, fits, path, *, truth=None, title="Regression fit"):
     ax.legend()
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def grouped_bars(groups, series, path, *, ylabel="", title=""):
+    """Bars per group for each series; `series` maps a label to (means, stds), one value per group."""
+    k = len(series)
+    width = 0.8 / max(k, 1)
+    positions = np.arange(len(groups))
+    fig, ax = plt.subplots(figsize=(max(6.0, 2.2 * len(groups) + 2), 4.8))
+    for i, (label, (means, stds)) in enumerate(series.items()):
+        bars = ax.bar(positions + (i - (k - 1) / 2) * width, means, width, yerr=stds, capsize=4, label=label)
+        for bar, mean, std in zip(bars, means, stds):
+            ax.text(bar.get_x() + bar.get_width() / 2, mean + std + 0.01, f"{mean:.3f}", ha="center", va="bottom",
+                    fontsize=8)
+    ax.set_xticks(positions, groups)
+    ax.set_ylim(0, 1.08)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(k, 3), fontsize=8, frameon=False)
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    return _save(fig, path)

@@ -1,0 +1,137 @@
+"""freeze / unfreeze a classifier's backbone, by stage, by layer or by count; BatchNorm always stays frozen.
+
+A stage is a run of layers that work at one spatial resolution (the way timm's feature_info splits networks):
+ResNet50 has five (112, 56, 28, 14 and 7 px at 224 px input), VGG16 five blocks, any CNN at least one. Layers
+without weights (padding, pooling, activations) belong to the stage of the layer before them.
+"""
+
+import dataclasses
+import warnings
+
+import keras
+
+from keras_course._checks import check_positive, closest
+from keras_course.transfer.classifier import backbone_of
+
+
+@dataclasses.dataclass
+class Stage:
+    name: str
+    layers: list
+    size: tuple = None  # (height, width) of the stage's feature maps; None for non-spatial layers
+
+    def params(self, trainable_only=False):
+        return sum(int(keras.ops.size(w)) for layer in self.layers
+                   for w in (layer.trainable_weights if trainable_only else layer.weights))
+
+
+def _spatial(layer):
+    try:
+        shape = layer.output.shape
+    except (AttributeError, ValueError):  # shared layers have several outputs
+        return None
+    return tuple(shape[1:3]) if len(shape) == 4 else None
+
+
+def split_stages(backbone):
+    """The backbone's layers split into stages (list of Stage), from the input to the features."""
+    found = []
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        size = _spatial(layer)
+        new_resolution = layer.weights and found and None not in (size, found[-1].size) and size != found[-1].size
+        if not found or new_resolution:
+            found.append(Stage(f"stage{len(found) + 1}", [], size if layer.weights else None))
+        if found[-1].size is None and layer.weights:
+            found[-1].size = size
+        found[-1].layers.append(layer)
+    for stage in found:
+        if stage.size:
+            stage.name += f" ({stage.size[0]}x{stage.size[1]})"
+    return found
+
+
+def _is_batch_norm(layer):
+    return isinstance(layer, keras.layers.BatchNormalization)
+
+
+def _warn_if_compiled(model, action):
+    if getattr(model, "compiled", False):
+        warnings.warn(
+            f"{action} changed which weights train, but {model.name!r} was compiled before: call model.compile(...) "
+            "again (or use keras_course.transfer.fine_tune, which does) or the change is ignored.",
+            stacklevel=3,
+        )
+
+
+def freeze(model):
+    """Freeze the whole backbone (the head stays trainable). Recompile afterwards."""
+    backbone_of(model).trainable = False
+    _warn_if_compiled(model, "freeze()")
+    return model
+
+
+def select_layers(backbone, *, top=None, from_layer=None, stages=None):
+    """The backbone layers that unfreezing would make trainable (BatchNorm included; it is filtered later)."""
+    chosen = [name for name, value in (("top", top), ("from_layer", from_layer), ("stages", stages)) if value is not None]
+    if len(chosen) > 1:
+        raise ValueError(f"Pass at most one of top, from_layer, stages. Received: {', '.join(chosen)}")
+    layers = [layer for layer in backbone.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if top is not None:
+        check_positive("top", top, integer=True)
+        weighted = [layer for layer in layers if layer.weights]
+        return weighted[-top:]
+    if from_layer is not None:
+        names = [layer.name for layer in layers]
+        if from_layer not in names:
+            hint = closest(from_layer, names)
+            raise ValueError(f"No layer {from_layer!r} in backbone {backbone.name!r}.{f' Did you mean {hint!r}?' if hint else ''} "
+                             f"Received: from_layer={from_layer!r}")
+        return layers[names.index(from_layer):]
+    if stages is not None:
+        check_positive("stages", stages, integer=True)
+        split = split_stages(backbone)
+        if stages > len(split):
+            raise ValueError(f"Backbone {backbone.name!r} has {len(split)} stages. Received: stages={stages}")
+        return [layer for stage in split[-stages:] for layer in stage.layers]
+    return layers
+
+
+def unfreeze(model, *, top=None, from_layer=None, stages=None):
+    """Make part of the backbone trainable; BatchNorm layers stay frozen (inference mode, fixed statistics).
+
+    Args:
+        top: the last `top` backbone layers that have weights.
+        from_layer: a backbone layer name; it and every layer after it.
+        stages: the last `stages` resolution stages (see `split_stages()`).
+        With none of them, the whole backbone. Recompile afterwards (fine_tune does).
+    """
+    set_unfrozen(model, top=top, from_layer=from_layer, stages=stages)
+    _warn_if_compiled(model, "unfreeze()")
+    return model
+
+
+def set_unfrozen(model, *, top=None, from_layer=None, stages=None):
+    """`unfreeze` without the recompile warning, for callers that recompile next."""
+    backbone = backbone_of(model)
+    selected = {id(layer) for layer in select_layers(backbone, top=top, from_layer=from_layer, stages=stages)}
+    backbone.trainable = True
+    for layer in backbone.layers:
+        layer.trainable = id(layer) in selected and not _is_batch_norm(layer)
+    return model
+
+
+def stage_lr_multipliers(model, factor):
+    """{variable path: multiplier}: the head learns at 1, the top backbone stage at `factor`, the next at factor², …
+
+    Discriminative learning rates (ULMFiT, fastai): early layers hold general features and should move least.
+    """
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
+        raise ValueError(f"`discriminative_lr` must be a factor in (0, 1], e.g. 0.3. Received: discriminative_lr={factor!r}")
+    multipliers = {}
+    for depth, stage in enumerate(reversed(split_stages(backbone_of(model))), start=1):
+        for layer in stage.layers:
+            for variable in layer.trainable_weights:
+                multipliers[variable.path] = float(factor) ** depth
+    return multipliers

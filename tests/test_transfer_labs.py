@@ -1,0 +1,61 @@
+"""Lab T5 (cats vs dogs, with tensorflow-datasets' mock data and a weights file written here) and the offline
+transfer experiment's smoke run."""
+
+import importlib
+import os
+
+import keras
+import pytest
+import tensorflow_datasets as tfds
+
+
+@pytest.fixture
+def mock_cats_vs_dogs(tmp_path):
+    """A tfds folder that looks prepared, with tfds's mock data standing in for the real images."""
+    root = tmp_path / "tfds"
+    (root / "cats_vs_dogs" / "4.0.1").mkdir(parents=True)
+    (root / "cats_vs_dogs" / "4.0.1" / "dataset_info.json").write_text("{}")
+    with tfds.testing.mock_data(num_examples=30, policy=tfds.testing.MockPolicy.USE_CODE):
+        yield root
+
+
+def test_lab5_code_path_on_mock_data_with_a_local_weights_file(mock_cats_vs_dogs, tmp_path):
+    weights = str(tmp_path / "resnet50_notop.weights.h5")
+    keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3), pooling="avg").save_weights(weights)
+    lab = importlib.import_module("lab5_transfer_cats_dogs")
+    result = lab.main(["--quick", "--out", str(tmp_path / "out"), "--weights", weights, "--data-dir", str(mock_cats_vs_dogs)])
+    assert result and 0.0 <= result["test_accuracy"] <= 1.0
+    run_dir = tmp_path / "out" / "lab5_transfer_cats_dogs"
+    assert os.path.exists(run_dir / "metrics.json") and os.path.exists(run_dir / "saved_model")
+
+
+def test_lab5_without_data_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KERAS_COURSE_OFFLINE", "1")
+    lab = importlib.import_module("lab5_transfer_cats_dogs")
+    assert lab.main(["--quick", "--out", str(tmp_path), "--data-dir", str(tmp_path / "empty")]) is None
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "prepare cats_vs_dogs" in err and "transfer_fashion.py" in err
+
+
+def test_lab5_without_weights_says_so_in_one_line(mock_cats_vs_dogs, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setenv("KERAS_COURSE_OFFLINE", "1")
+    lab = importlib.import_module("lab5_transfer_cats_dogs")
+    assert lab.main(["--quick", "--out", str(tmp_path), "--data-dir", str(mock_cats_vs_dogs)]) is None
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5" in err
+
+
+def test_transfer_fashion_quick(tmp_path):
+    result = importlib.import_module("transfer_fashion").main(["--quick", "--out", str(tmp_path)])
+    assert result and all(0.0 <= v <= 1.0 for v in result.values()) and len(result) == 3
+    assert os.path.getsize(tmp_path / "transfer_fashion" / "study.png") > 10_000
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="measured 2026-11-28: from scratch wins at 20 labels/class (see README, "
+                   "Transfer learning): features of clothing classes 0-4 do not carry to shoes and bags")
+def test_transfer_fashion_pretrained_beats_scratch_by_ten_points_at_20_labels(tmp_path):
+    result = importlib.import_module("transfer_fashion").main(["--out", str(tmp_path)])
+    assert result["frozen@20"] >= result["scratch@20"] + 0.10
+    assert result["fine_tuned@20"] >= result["scratch@20"] + 0.10
