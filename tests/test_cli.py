@@ -57,6 +57,26 @@ def test_saved_model_takes_raw_pixels(finished_run):
     np.testing.assert_allclose(served.serve(x).numpy(), model.predict(x, verbose=0), atol=1e-5)
 
 
+def test_saved_model_serves_uint8_images_in_a_process_without_keras_course(finished_run, tmp_path):
+    """TensorFlow Serving's view: `serving_default`, uint8 "images" in, "probabilities" out, no project code."""
+    model = keras.models.load_model(os.path.join(finished_run, "model.keras"))
+    x = np.random.default_rng(1).integers(0, 256, size=(5, 28, 28, 1)).astype("uint8")
+    np.save(tmp_path / "x.npy", x)
+    code = (
+        "import sys, numpy as np, tensorflow as tf\n"
+        f"signature = tf.saved_model.load({os.path.join(finished_run, 'saved_model')!r}).signatures['serving_default']\n"
+        "spec = signature.structured_input_signature[1]['images']\n"
+        "assert spec.dtype == tf.uint8 and tuple(spec.shape) == (None, 28, 28, 1), spec\n"
+        f"out = signature(images=tf.constant(np.load({str(tmp_path / 'x.npy')!r})))['probabilities'].numpy()\n"
+        f"np.save({str(tmp_path / 'out.npy')!r}, out)\n"
+        "assert 'keras_course' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    served = np.load(tmp_path / "out.npy")
+    np.testing.assert_allclose(served, model.predict(x.astype("float32"), verbose=0), atol=1e-5)
+
+
 def test_evaluate_prints_the_classification_report(finished_run, capsys):
     assert main(["evaluate", "--run-dir", finished_run]) == 0
     out = capsys.readouterr().out
