@@ -4,7 +4,7 @@ Benchmarks:
   demo   the README's demo: Fashion-MNIST test accuracy and seconds of training of the default classifier.
          JSON: {"model": ..., "test_accuracy": ..., "train_seconds": ..., "epochs": ..., "seconds_per_epoch": ...,
                 "params": ..., "cpu_count": ...}
-  zoo    the model-zoo table: six architectures trained on Fashion-MNIST under one budget (same data subset, epochs,
+  zoo    the model-zoo table: six architectures trained on Fashion-MNIST under one budget (same data, epochs,
          optimizer, schedule, augmentation, seed). The default budget (one epoch of the whole training split) takes
          about an hour on 2 CPU cores; `--epochs N` gives a longer one where a GPU is at hand, `--limit N` a subset.
          JSON: {"budget": {...}, "cpu_count": ..., "models": {LABEL: {"model": ..., "options": ..., "params": ...,

@@ -62,6 +62,13 @@ def test_resize_inside_the_model_lets_small_images_into_big_backbones():
         transfer.build_classifier("InceptionV3", 2, weights=None, input_shape=(32, 32, 3))
 
 
+def test_registry_backbone_options_pick_the_preprocessing_and_stay_as_given():
+    options = {"width": 0.25, "preprocessing": "tf"}
+    model = small_classifier(options=options)
+    assert model.get_layer("backbone_preprocessing").mode == "tf"
+    assert options == {"width": 0.25, "preprocessing": "tf"}  # a run's saved config is not edited in passing
+
+
 def test_classifier_round_trips_through_keras_safe_mode(tmp_path):
     model = small_classifier()
     path = str(tmp_path / "m.keras")

@@ -78,15 +78,17 @@ def _targets(y, task):
     return y.astype("float32").reshape(len(y), -1) if task == "regression" else y.astype("int32")
 
 
-def check_classes(classes, class_names):
-    """`classes` as a list of distinct valid class indices, or None."""
+def check_classes(classes, class_names=None):
+    """`classes` as a list of distinct class indices (below len(class_names) when given), or None."""
     if classes is None:
         return None
     values = list(classes) if isinstance(classes, (list, tuple, range, np.ndarray)) else None
-    k = len(class_names)
+    k = len(class_names) if class_names is not None else None
     if (not values or len(set(values)) != len(values)
-            or not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 0 <= c < k for c in values)):
-        raise ValueError(f"`classes` must be a list of distinct class indices in [0, {k}), e.g. [0, 1, 2]. "
+            or not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 0 <= c and (k is None or c < k)
+                       for c in values)):
+        within = f" in [0, {k})" if k is not None else ""
+        raise ValueError(f"`classes` must be a list of distinct class indices{within}, e.g. [0, 1, 2]. "
                          f"Received: classes={classes!r}")
     return [int(c) for c in values]
 

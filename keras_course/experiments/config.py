@@ -71,15 +71,11 @@ class RunConfig:
             check_positive("patience", self.patience, integer=True)
         if self.limit is not None:
             check_positive("limit", self.limit, integer=True)
-        if self.classes is not None and (
-                not isinstance(self.classes, (list, tuple)) or not self.classes or len(set(self.classes)) != len(self.classes)
-                or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in self.classes)):
-            raise ValueError(f"`classes` must be a list of distinct class indices, e.g. [0, 1, 2]. Received: classes={self.classes!r}")
+        data.check_classes(self.classes)  # the upper bound is checked when the dataset is loaded
         if not isinstance(self.warmup_epochs, int) or self.warmup_epochs < 0 or self.warmup_epochs >= self.epochs:
             raise ValueError(f"`warmup_epochs` must be an int in [0, epochs). Received: warmup_epochs={self.warmup_epochs!r}")
-        if self.bn_momentum is not None and (isinstance(self.bn_momentum, bool) or not isinstance(self.bn_momentum, (int, float))
-                                             or not 0 <= self.bn_momentum < 1):
-            raise ValueError(f"`bn_momentum` must be in [0, 1), e.g. 0.9. Received: bn_momentum={self.bn_momentum!r}")
+        if self.bn_momentum is not None:
+            models.check_bn_momentum(self.bn_momentum)
         data.resolve_policy(self.augment)
         return self
 

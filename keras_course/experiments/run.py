@@ -50,7 +50,7 @@ def build_model(config, train, info):
         from keras_course import transfer
 
         return transfer.build_classifier(
-            config.model, 1 if info.task == "binary" else info.num_classes, weights=settings["weights"],
+            config.model, models.head_options(info.task, info.num_classes)["num_classes"], weights=settings["weights"],
             input_shape=info.input_shape, dropout=settings["dropout"], resize=settings["resize"],
             options=settings["options"],
         )

@@ -1,4 +1,3 @@
 """Exports for serving. For now: the SavedModel a run directory holds (uint8 images in, probabilities out)."""
 
-from keras_course.export.saved_model import export_saved_model
-from keras_course.export.saved_model import signature_names
+from keras_course.export.saved_model import export_saved_model, signature_names

@@ -2,7 +2,7 @@
 
 from keras_course.models.registry import build, default_input_shape, describe, get_builder, list_models, register
 from keras_course.models.details import count_params, depth, details, flops_per_image
-from keras_course.models.common import head_options, set_batch_norm_momentum
+from keras_course.models.common import check_bn_momentum, head_options, set_batch_norm_momentum
 from keras_course.models.layers import Maxout
 from keras_course.models import lenet, mlp  # noqa: F401  (registers the builders)
 from keras_course.models import resnet  # noqa: F401,E402

@@ -172,9 +172,15 @@ def set_batch_norm_momentum(model, momentum):
     0.9 (PyTorch's default, written there as momentum=0.1) follows the weights ten times faster. Set it before
     compiling: the value is read when the training step is traced, and it is saved with the model.
     """
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
-        raise ValueError(f"`bn_momentum` must be in [0, 1), e.g. 0.9. Received: bn_momentum={momentum!r}")
+    check_bn_momentum(momentum)
     for layer in model._flatten_layers(include_self=False, recursive=True):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = float(momentum)
     return model
+
+
+def check_bn_momentum(momentum):
+    """Raise ValueError unless `momentum` is a BatchNorm moving-average momentum in [0, 1)."""
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
+        raise ValueError(f"`bn_momentum` must be in [0, 1), e.g. 0.9. Received: bn_momentum={momentum!r}")
+    return momentum

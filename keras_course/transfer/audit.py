@@ -13,13 +13,14 @@ import numpy as np
 import tensorflow as tf
 
 from keras_course.transfer.backbones import KERAS_BACKBONES
+from keras_course.transfer.classifier import nested_backbone
 from keras_course.transfer.freezing import split_stages
 from keras_course.models.layers import BackbonePreprocessing
 
 # keras.applications model names (model.name) → constructor, for bare backbones used without our preprocessing
 _KERAS_MODEL_NAMES = {name.lower(): name for name in KERAS_BACKBONES}
 _KERAS_MODEL_NAMES.update({"inception_v3": "InceptionV3", "mobilenetv2_1.00_224": "MobileNetV2"})
-# what a batch should look like after each preprocessing mode: (low, high) of typical values
+# what a batch should look like for each expected input, in words for the warnings
 _EXPECTED = {"caffe": "ImageNet-mean-subtracted BGR (about -124 to 152)", "tf": "[-1, 1]",
              "torch": "ImageNet-standardised (about -2.1 to 2.6)", "raw": "raw pixels 0-255"}
 
@@ -64,8 +65,7 @@ def _walk(layer, inference_fixed=False):
 
 
 def _backbone_and_mode(model):
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    backbone = nested[0] if len(nested) == 1 else model
+    backbone = nested_backbone(model) or model
     preprocessing = [layer for layer in model.layers if isinstance(layer, BackbonePreprocessing)]
     if preprocessing:
         return backbone, "raw"

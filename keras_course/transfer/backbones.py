@@ -63,7 +63,6 @@ class Backbone:
 
     model: keras.Model
     mode: str  # a BackbonePreprocessing mode
-    source: str  # what was loaded: "ResNet50 imagenet", "resnet20 project:NAME", ...
 
 
 def list_backbones():
@@ -135,7 +134,7 @@ def load_backbone(backbone, *, weights, input_shape, pooling, options=None):
     """Build the headless backbone for `input_shape` (h, w, c) with `weights`; returns a Backbone."""
     check_weights_argument(weights)
     if isinstance(weights, str) and weights.startswith(PROJECT_PREFIX):  # the saved model is the architecture
-        return _project_backbone(weights[len(PROJECT_PREFIX):], input_shape, pooling)
+        return _project_backbone(weights[len(PROJECT_PREFIX):], input_shape)
     check_backbone_name(backbone)
     if backbone in KERAS_BACKBONES:
         if options:
@@ -169,7 +168,7 @@ def _keras_backbone(name, weights, input_shape, pooling):
     model = constructor(weights=None, include_top=False, input_shape=tuple(input_shape), pooling=pooling)
     if path is not None:  # a cached ImageNet file and a user's file take the same path, with the same checks
         zoo_weights.load_weights(model, path, name=name, include_top=False)
-    return Backbone(model, spec.mode, f"{name} weights={weights}")
+    return Backbone(model, spec.mode)
 
 
 def _download_imagenet(name, constructor, input_shape, path):
@@ -195,14 +194,17 @@ def _missing_imagenet(name, path, reason):
 
 
 def _registry_backbone(name, weights, input_shape, pooling, options):
+    options = dict(options)  # the caller's dict (a run's saved config) stays as given
+    mode = options.pop("preprocessing", "rescale")
     twin = zoo_weights.KERAS_TWINS.get(name)
-    mode = KERAS_BACKBONES[twin[0]].mode if twin and weights == "imagenet" else options.pop("preprocessing", "rescale")
+    if twin and weights == "imagenet":  # ImageNet weights expect their twin's preprocessing
+        mode = KERAS_BACKBONES[twin[0]].mode
     model = models.build(name, input_shape=tuple(input_shape), num_classes=None, include_top=False, pooling=pooling,
                          weights=weights, **options)
-    return Backbone(model, mode, f"{name} weights={weights}")
+    return Backbone(model, mode)
 
 
-def _project_backbone(name, input_shape, pooling):
+def _project_backbone(name, input_shape):
     """The saved model up to its features (the input of its classifier), its own normalisation included."""
     folder = project_model_dir(name)
     full = keras.models.load_model(os.path.join(folder, "model.keras"), compile=False)
@@ -216,6 +218,4 @@ def _project_backbone(name, input_shape, pooling):
     features = head.input
     while features._keras_history.operation.__class__.__name__ == "Dropout":  # features, not their dropout
         features = features._keras_history.operation.input
-    model = keras.Model(full.inputs, features, name=name)
-    del pooling  # the saved model already ends in its own pooling
-    return Backbone(model, "none", f"{full.name} {PROJECT_PREFIX}{name}")
+    return Backbone(keras.Model(full.inputs, features, name=name), "none")  # its own pooling and normalisation

@@ -76,12 +76,19 @@ def build_classifier(backbone, num_classes, *, weights="imagenet", input_shape=N
     return keras.Model(inputs, outputs, name=name or f"{found.model.name}_classifier")
 
 
+def nested_backbone(model):
+    """The one sub-model among `model`'s layers, or None when there is none or more than one."""
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return nested[0] if len(nested) == 1 else None
+
+
 def backbone_of(model):
     """The nested backbone model inside a classifier (the one sub-model among its layers)."""
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    if len(nested) != 1:
+    backbone = nested_backbone(model)
+    if backbone is None:
+        count = sum(isinstance(layer, keras.Model) for layer in model.layers)
         raise ValueError(
             f"Expected a classifier with exactly one nested backbone model (as build_classifier makes); "
-            f"{model.name!r} has {len(nested)}. Received: model={model.name!r}"
+            f"{model.name!r} has {count}. Received: model={model.name!r}"
         )
-    return nested[0]
+    return backbone
