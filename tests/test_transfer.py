@@ -259,6 +259,8 @@ def test_weights_that_do_not_fit_are_a_value_error(tmp_path):
     ({"num_classes": 0}, "num_classes"),
     ({"input_shape": (32, 32, 4)}, "channels"),
     ({"resize": (64,)}, "resize"),
+    ({"resize": "64"}, "resize"),
+    ({"resize": 0}, "resize"),
 ])
 def test_bad_arguments_are_named(kwargs, match):
     arguments = dict(backbone="ResNet50", num_classes=2, weights=None, input_shape=(32, 32, 3))

@@ -1,10 +1,11 @@
-"""`keras-course`: list models and datasets, train or transfer into a run directory, evaluate it, run the demo.
+"""`keras-course`: list models and datasets, train or transfer into a run directory, evaluate, export, predict, demo.
 
 Bad input gets one line on stderr naming the problem and the fix, and exit code 2.
 """
 
 import argparse
 import json
+import os
 import shlex
 import sys
 
@@ -56,6 +57,20 @@ def _parser():
 
     p = sub.add_parser("evaluate", help="evaluate a finished run on its test split")
     p.add_argument("--run-dir", required=True)
+
+    p = sub.add_parser("export", help="export a finished run for serving (SavedModel, .keras, TFLite, ONNX) into "
+                       "RUN_DIR/export/, each format checked against Keras")
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--formats", nargs="+", default=None, metavar="FORMAT",
+                   help="any of saved_model keras tflite tflite_int8 onnx (default: all), spaces or commas between")
+    p.add_argument("--quiet", action="store_true")
+
+    p = sub.add_parser("predict", help="top-k classes of image files, with any exported model")
+    p.add_argument("--model", required=True, help="a run directory, a .keras file, a SavedModel folder, a .tflite or "
+                   "an .onnx file")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files (any size and colour mode)")
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--json", action="store_true", help="one JSON document instead of text")
 
     p = sub.add_parser("demo", help="the main job: train the default classifier on Fashion-MNIST and save it")
     p.add_argument("--epochs", type=int, default=DEMO["epochs"])
@@ -243,6 +258,47 @@ def _cmd_evaluate(args):
     return 0
 
 
+def _cmd_export(args):
+    from keras_course import export, experiments
+
+    formats = export.check_formats(",".join(args.formats)) if args.formats else export.FORMATS
+    report = experiments.export_run(args.run_dir, formats, verbose=not args.quiet)
+    keras_accuracy = report["keras"].get("test_accuracy")
+    print(f"{'format':<12} {'size':>10} {'max |diff|':>11} {'top-1 agree':>11} {'test acc':>9} {'ms/image':>9}  check")
+    print(f"{'keras model':<12} {'':>10} {'':>11} {'':>11} {_figure(keras_accuracy, 4):>9} "
+          f"{_figure(report['keras']['latency_ms_per_image'], 3):>9}")
+    for name, entry in report["formats"].items():
+        if "error" in entry:
+            print(f"{name:<12} not produced: {entry['error']}")
+            continue
+        print(f"{name:<12} {entry['size_bytes']:>10,} {entry['max_abs_diff']:>11.2e} "
+              f"{_figure(entry.get('top1_agreement'), 4):>11} {_figure(entry.get('test_accuracy'), 4):>9} "
+              f"{entry['latency_ms_per_image']:>9.3f}  {'ok' if entry['passed'] else 'FAILED'}")
+    print(f"report: {os.path.join(args.run_dir, 'export', export.REPORT)}")
+    failed = [name for name, entry in report["formats"].items() if not entry["passed"]]
+    if failed:
+        print(f"keras-course export: {', '.join(failed)} failed its check or could not be produced (see the report)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _figure(value, digits):
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _cmd_predict(args):
+    from keras_course import export
+
+    predictions = export.predict_files(args.model, args.images, top_k=args.top_k)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in predictions], indent=2))
+    else:
+        for prediction in predictions:
+            print(prediction, file=sys.stderr if prediction.error else sys.stdout)
+    return 1 if any(p.error for p in predictions) else 0
+
+
 def _cmd_demo(args):
     from keras_course import experiments
 
@@ -256,7 +312,7 @@ def _cmd_demo(args):
 
 
 COMMANDS = {"models": _cmd_models, "datasets": _cmd_datasets, "train": _cmd_train, "pretrain": _cmd_pretrain, "transfer": _cmd_transfer,
-            "evaluate": _cmd_evaluate, "demo": _cmd_demo}
+            "evaluate": _cmd_evaluate, "export": _cmd_export, "predict": _cmd_predict, "demo": _cmd_demo}
 
 
 def main(argv=None):

@@ -2,7 +2,8 @@
 
 Layout of a finished run directory: config.json, history.csv, logs/ (TensorBoard), best.weights.h5,
 model.keras, saved_model/, learning_curves.png, confusion_matrix.png (classification), metrics.json (written
-last). While a run is unfinished, backup/ holds what resuming needs.
+last). While a run is unfinished, backup/ holds what resuming needs. `export_run` adds export/ (every serving
+format and export_report.json).
 """
 
 import json
@@ -238,3 +239,20 @@ def evaluate(run_dir):
                                     image_size=config.image_size)
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
     return evaluate_model(model, test_ds, info), info
+
+
+def export_run(run_dir, formats=export.FORMATS, *, calibration_examples=1000, verbose=False):
+    """Export a finished run's model to RUN_DIR/export/ in `formats`, checked on the run's own test split.
+
+    The int8 model is calibrated on the first `calibration_examples` of the run's training split. Returns the report.
+    """
+    config, _ = load_run(run_dir)
+    formats = export.check_formats(formats)
+    train_ds, _, test_ds, info = data.load(config.dataset, val_fraction=config.val_fraction, seed=config.seed,
+                                           limit=config.limit, data_dir=config.data_dir, classes=config.classes,
+                                           image_size=config.image_size)
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"), safe_mode=True)
+    representative, _ = data.to_numpy(train_ds.take(calibration_examples))
+    test_data = data.to_numpy(test_ds) if info.task != "regression" else None
+    return export.export(model, os.path.join(run_dir, "export"), formats=formats, representative_data=representative,
+                         class_names=info.class_names, test_data=test_data, verbose=verbose)

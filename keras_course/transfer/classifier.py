@@ -23,7 +23,8 @@ def build_classifier(backbone, num_classes, *, weights="imagenet", input_shape=N
         pooling: "avg" or "max" over the backbone's last feature map.
         dropout: float in [0, 1) before the new head.
         trainable_backbone: False freezes the backbone (train the head first).
-        resize: (height, width) to resize to inside the model (e.g. 28 px Fashion-MNIST into ResNet50), or None.
+        resize: (height, width), or one int for a square, to resize to inside the model (e.g. 28 px Fashion-MNIST
+            into ResNet50), or None.
         options: dict of registry builder options (e.g. {"stem": "small"}; "preprocessing" picks the input mode).
         name: the model's name.
 
@@ -35,7 +36,10 @@ def build_classifier(backbone, num_classes, *, weights="imagenet", input_shape=N
     check_choice("pooling", pooling, ("avg", "max"))
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(f"`dropout` must be a number in [0, 1). Received: dropout={dropout!r}")
-    if resize is not None and (len(tuple(resize)) != 2 or not all(isinstance(d, (int, np.integer)) and d > 0 for d in resize)):
+    if isinstance(resize, (int, np.integer)) and not isinstance(resize, bool):
+        resize = (int(resize), int(resize))
+    if resize is not None and (not isinstance(resize, (tuple, list)) or len(resize) != 2
+                               or not all(isinstance(d, (int, np.integer)) and d > 0 for d in resize)):
         raise ValueError(f"`resize` must be (height, width) in pixels or None. Received: resize={resize!r}")
     project = isinstance(weights, str) and weights.startswith(PROJECT_PREFIX)
     if project:

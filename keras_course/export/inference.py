@@ -1,0 +1,84 @@
+"""The model every export starts from: augmentation removed, the serving signature's names and dtypes fixed.
+
+Random augmentation layers are identities at inference, but left in a graph they carry random-number ops that some
+converters mishandle (an ONNX file that converts and then fails in onnxruntime), so they are taken out before any
+conversion. The remaining layers are shared, not copied: the inference model has the trained weights.
+"""
+
+import keras
+import tensorflow as tf
+
+# Layers whose inference behaviour is the identity. RandomCrop is not among them: at inference it centre-crops.
+_AUGMENTATION_CLASSES = {"AugMix", "RandAugment", "CutMix", "MixUp"}
+
+
+def is_augmentation(layer):
+    name = type(layer).__name__
+    return name in _AUGMENTATION_CLASSES or (name.startswith("Random") and name != "RandomCrop"
+                                             and isinstance(layer, keras.layers.Layer))
+
+
+def _contains_augmentation(model):
+    return any(is_augmentation(layer) or (isinstance(layer, keras.Model) and _contains_augmentation(layer))
+               for layer in model.layers)
+
+
+def inference_model(model):
+    """`model` without its augmentation layers (weights shared); `model` itself when it has none.
+
+    Subclassed models cannot be rebuilt layer by layer; they are returned as they are (every export calls them
+    with training=False, which keeps augmentation inactive).
+    """
+    if not hasattr(model, "layers") or not _contains_augmentation(model):
+        return model
+    if not isinstance(model, (keras.Sequential, keras.Model)) or not getattr(model, "_is_graph_network", True):
+        return model
+
+    def keep_or_skip(layer):
+        return keras.layers.Identity(name=layer.name) if is_augmentation(layer) else layer
+
+    try:
+        return keras.models.clone_model(model, clone_function=keep_or_skip, recursive=True)
+    except (ValueError, TypeError, NotImplementedError):  # a subclassed model somewhere inside
+        return model
+
+
+def check_exportable(model):
+    """The one input an export needs: raises ValueError naming what is wrong with `model`."""
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"model must be a keras.Model. Received: {type(model).__name__}")
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError(f"export takes models with one input and one output. Received: {len(model.inputs)} "
+                         f"inputs and {len(model.outputs)} outputs")
+
+
+def is_image_model(model):
+    return len(model.inputs[0].shape) == 4
+
+
+def signature_names(model):
+    """(input name, input dtype, output name) of the serving signature for `model`, the same in every format.
+
+    Image models take "images", uint8 as stored; other models take float32 "inputs". Softmax and sigmoid heads
+    return "probabilities", anything else "outputs".
+    """
+    activation = getattr(getattr(model.layers[-1], "activation", None), "__name__", "linear")
+    output = "probabilities" if activation in ("softmax", "sigmoid") else "outputs"
+    return ("images", tf.uint8, output) if is_image_model(model) else ("inputs", tf.float32, output)
+
+
+def serving_spec(model):
+    """The tf.TensorSpec of the serving signature's input (batch dimension left free)."""
+    input_name, input_dtype, _ = signature_names(model)
+    return tf.TensorSpec((None,) + tuple(model.inputs[0].shape[1:]), input_dtype, name=input_name)
+
+
+def serving_function(model):
+    """fn(raw batch) -> {output name: model(batch, training=False)}: the function every format exports."""
+    _, _, output_name = signature_names(model)
+    dtype = model.inputs[0].dtype
+
+    def serve(values):
+        return {output_name: model(tf.cast(values, dtype), training=False)}
+
+    return serve
