@@ -10,7 +10,7 @@ from keras_course.models import mlp as mlp_module
 # count only (tests/test_zoo.py), to keep the suite fast.
 SMALL = {"stem": "small"}
 SMALL_INPUT = {
-    "mlp": ((2,), {}), "lenet5": ((28, 28, 1), {}), "lenet5_bn": ((28, 28, 1), {}),
+    "mlp": ((2,), {}), "lenet5": ((28, 28, 1), {}), "lenet5_bn": ((28, 28, 1), {}), "cnn4_bn": ((28, 28, 1), {}),
     **{f"resnet{d}": ((32, 32, 3), {}) for d in (20, 32, 44, 56, 110)},
     "densenet_bc_100": ((32, 32, 3), {}),
     "resnet18": ((28, 28, 1), SMALL), "preact_resnet18": ((32, 32, 3), SMALL), "vgg11_bn": ((28, 28, 1), SMALL),
@@ -184,3 +184,49 @@ def test_batch_norm_momentum_reaches_every_batch_norm_and_is_saved(tmp_path):
     assert {l.momentum for l in again.layers if isinstance(l, keras.layers.BatchNormalization)} == {0.9}
     with pytest.raises(ValueError, match="bn_momentum"):
         models.set_batch_norm_momentum(inner, 1.0)
+
+
+@pytest.mark.parametrize("width, dropout, params", [(1.0, 0.0, 390_890), (0.5, 0.2, 98_682)])
+def test_cnn4_bn_layout(width, dropout, params):
+    model = models.build("cnn4_bn", input_shape=(28, 28, 1), num_classes=10, width=width, dropout=dropout)
+    assert [layer.filters for layer in model.layers if isinstance(layer, keras.layers.Conv2D)] == \
+        [round(c * width) for c in (32, 64, 128, 256)]
+    assert model.get_layer("conv4").output.shape[1:3] == (3, 3)
+    assert any(isinstance(layer, keras.layers.Dropout) for layer in model.layers) == bool(dropout)
+    assert models.count_params(model)[1] == params
+
+
+@pytest.mark.parametrize("options, argument", [({"width": 0}, "width"), ({"dropout": 1.0}, "dropout")])
+def test_bad_cnn4_bn_options(options, argument):
+    with pytest.raises(ValueError, match=argument):
+        models.build("cnn4_bn", input_shape=(28, 28, 1), num_classes=10, **options)
+
+
+def test_fused_batch_norm_matches_keras_batch_norm():
+    """Same outputs, gradients and moving statistics as keras.layers.BatchNormalization, in both modes."""
+    import tensorflow as tf
+
+    from keras_course.models.layers import FusedBatchNormalization
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.standard_normal((16, 5, 5, 8)).astype("float32") * 3 + 1)
+    probe = tf.constant(rng.standard_normal((16, 5, 5, 8)).astype("float32"))
+    ours, theirs = FusedBatchNormalization(momentum=0.9), keras.layers.BatchNormalization(momentum=0.9)
+    ours.build(x.shape), theirs.build(x.shape)
+    ours.gamma.assign(rng.uniform(0.5, 1.5, 8)), ours.beta.assign(rng.standard_normal(8))
+    theirs.set_weights(ours.get_weights())
+    results = []
+    for layer in (ours, theirs):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x, training=True) * probe)
+        results.append((layer(x, training=True).numpy(), *[g.numpy() for g in tape.gradient(loss, [x, layer.gamma, layer.beta])]))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, atol=2e-5, rtol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):  # moving statistics after two training calls
+        np.testing.assert_allclose(a, b, atol=1e-6, rtol=1e-6)
+    np.testing.assert_allclose(ours(x, training=False), theirs(x, training=False), atol=1e-5)
+    # Where the fused kernel does not apply (2-D input), Keras's own path runs.
+    flat = tf.reshape(x, (16, -1))
+    dense_ours, dense_theirs = FusedBatchNormalization(), keras.layers.BatchNormalization()
+    np.testing.assert_allclose(dense_ours(flat, training=True), dense_theirs(flat, training=True), atol=1e-5)

@@ -60,6 +60,17 @@ def test_source_is_read_once_cache_comes_before_shuffle():
     assert int(calls.numpy()) == 40
 
 
+def test_arrays_are_not_copied_into_a_cache_other_sources_are():
+    def has_cache(ds):
+        return b"CacheDataset" in ds._as_serialized_graph().numpy()
+
+    in_memory = _images()
+    for source in (in_memory, in_memory.concatenate(in_memory), in_memory.take(10)):
+        assert not has_cache(data.make_pipeline(source, batch_size=8, training=True))
+    assert has_cache(data.make_pipeline(in_memory.map(lambda x, y: (x, y)), batch_size=8, training=True))
+    assert not has_cache(data.make_pipeline(in_memory.map(lambda x, y: (x, y)), batch_size=8, cache=False))
+
+
 def test_clock_advances_by_itself_without_the_callback():
     ds = data.make_pipeline(_images(), batch_size=40, training=True, seed=0)
     first = next(iter(ds))[1].numpy()

@@ -42,6 +42,18 @@ class EpochClock:
         return SyncEpoch()
 
 
+def _in_memory(dataset):
+    """Whether `dataset` reads tensors already in memory (from arrays, possibly concatenated, taken or skipped)."""
+    kind = type(dataset).__name__
+    if kind in ("_TensorSliceDataset", "_TensorDataset"):
+        return True
+    if kind == "_ConcatenateDataset":
+        return all(_in_memory(d) for d in dataset._input_datasets)
+    if kind in ("_TakeDataset", "_SkipDataset"):
+        return _in_memory(dataset._input_dataset)
+    return False
+
+
 def _stream_seed(seed, epoch):
     return tf.cast(seed, tf.int64) * 1_000_003 + epoch
 
@@ -57,7 +69,8 @@ def make_pipeline(dataset, *, batch_size, training=False, augment=None, seed=0, 
         augment: policy name, list of steps, or None (see `data.augment`). Only used when training.
         seed: int. Seeds the shuffle order and the augmentation.
         clock: EpochClock or None. Pass the same clock's `callback()` to `fit` for exact resumption.
-        cache: bool. Cache the decoded examples in memory (before anything random).
+        cache: bool. Cache the decoded examples in memory (before anything random). Datasets made from arrays
+            are never cached: they are in memory already, and a cache would be a second copy.
         drop_remainder: bool. Drop the last incomplete batch.
 
     Returns:
@@ -71,7 +84,7 @@ def make_pipeline(dataset, *, batch_size, training=False, augment=None, seed=0, 
             f"for inputs of shape {tuple(x_spec.shape)}; use augment='none'."
         )
     steps = augmentation.resolve_policy(augment, tuple(x_spec.shape)) if training else []
-    if cache:
+    if cache and not _in_memory(dataset):
         dataset = dataset.cache()
     if not training:
         return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)

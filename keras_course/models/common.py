@@ -72,7 +72,9 @@ def normalize(x, normalization):
 
 
 def classifier(x, num_classes, classifier_activation, **dense_kwargs):
-    """The head every model ends with, always named "predictions"."""
+    """The head every model ends with, always named "predictions"; float32 even under a mixed-precision policy, so
+    that probabilities, losses and metrics keep full precision (Keras's mixed-precision guide)."""
+    dense_kwargs.setdefault("dtype", "float32")
     return keras.layers.Dense(num_classes, activation=classifier_activation, name="predictions", **dense_kwargs)(x)
 
 

@@ -112,3 +112,41 @@ class BackbonePreprocessing(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode, "to_rgb": self.to_rgb}
+
+
+@keras.saving.register_keras_serializable(package="keras_course")
+class FusedBatchNormalization(keras.layers.BatchNormalization):
+    """keras.layers.BatchNormalization computed by TensorFlow's fused kernel where it applies.
+
+    Keras 3 builds batch norm from separate ops (moments, then normalise), which on the CPU costs as much as the
+    convolutions of a small CNN; the fused kernel (oneDNN's on x86) does forward and backward in one pass each and
+    made cnn4_bn train 2x faster here (`python -m bench roofline`). Same variables, same outputs (to float32
+    rounding), same moving statistics (the fused op returns the unbiased batch variance; Keras averages the biased
+    one, so it is rescaled). Masks, renorm, synchronized (multi-replica) statistics, inputs that are not 4-D
+    channels-last float32/float16/bfloat16, and backends other than TensorFlow take Keras's own path.
+    """
+
+    def _fused_applies(self, inputs, mask):
+        return (keras.backend.backend() == "tensorflow" and mask is None and not self.renorm
+                and not self.synchronized and len(inputs.shape) == 4 and self.axis in (-1, 3)
+                and inputs.dtype in ("float32", "float16", "bfloat16"))
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._fused_applies(inputs, mask):
+            return super().call(inputs, training=training, mask=mask)
+        import tensorflow as tf
+
+        gamma = self.gamma if self.scale else tf.ones_like(self.moving_mean)
+        beta = self.beta if self.center else tf.zeros_like(self.moving_mean)
+        if training and self.trainable:
+            outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(inputs, gamma, beta, epsilon=self.epsilon,
+                                                                       is_training=True)
+            count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], variance.dtype)
+            variance = variance * (count - 1.0) / tf.maximum(count, 1.0)  # unbiased -> biased, as Keras keeps it
+            self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+            self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+            return outputs
+        outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(inputs, gamma, beta, mean=self.moving_mean,
+                                                         variance=self.moving_variance, epsilon=self.epsilon,
+                                                         is_training=False)
+        return outputs

@@ -2,7 +2,7 @@
 
 from keras_course.training.callbacks import (ExactBackupAndRestore, NaNLossError, StopOnNaN, make_callbacks,
                                              resume_epoch)
-from keras_course.training.compile import (DEFAULT_LR, OPTIMIZERS, compile_model, infer_task, loss_and_metrics,
+from keras_course.training.compile import (DEFAULT_LR, DEFAULT_STEPS_PER_EXECUTION, OPTIMIZERS, compile_model, infer_task, loss_and_metrics,
                                            resolve_jit)
 from keras_course.training.layerwise import with_lr_multipliers
 from keras_course.training.schedules import SCHEDULES, OneCycle, make_schedule

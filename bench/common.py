@@ -1,0 +1,75 @@
+"""What the benchmarks share: equal thread counts, warm-up then alternating timed rounds, peak memory, JSON."""
+
+import json
+import os
+import resource
+import statistics
+import time
+
+
+def threads():
+    """The thread count every side of a comparison gets: all cores, unless BENCH_THREADS says otherwise."""
+    return int(os.environ.get("BENCH_THREADS", os.cpu_count()))
+
+
+def pin_tensorflow_threads():
+    """Pin TensorFlow's pools (must run before TensorFlow executes anything); returns the count."""
+    import tensorflow as tf
+
+    n = threads()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(min(n, 2))
+    except RuntimeError:  # already initialised by an earlier benchmark in this process: same settings then
+        pass
+    return n
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def rate(fn, items, *, repeats=3):
+    """Items per second of `fn()` (which processes `items` items): median of `repeats` timed calls after one warm-up."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return items / statistics.median(times)
+
+
+def alternate(sides, items, *, rounds=3):
+    """{name: items per second} for each callable in `sides`, warmed up, then timed in alternation (A B A B ...),
+    so that a change in the machine's speed during the run touches every side alike; the median round counts."""
+    for fn in sides.values():
+        fn()
+    times = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, fn in sides.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: items / statistics.median(t) for name, t in times.items()}
+
+
+def write_json(path, result):
+    if path:
+        with open(path + ".tmp", "w") as f:
+            json.dump(result, f, indent=2)
+        os.replace(path + ".tmp", path)
+
+
+def machine():
+    """Facts that make a figure comparable: cores, threads used, CPU model, library versions."""
+    import keras
+    import tensorflow as tf
+
+    cpu = "unknown"
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    return {"cpu_count": os.cpu_count(), "threads": threads(), "cpu": cpu, "gpu": bool(tf.config.list_physical_devices("GPU")),
+            "tensorflow": tf.__version__, "keras": keras.__version__}

@@ -1,0 +1,70 @@
+"""`roofline`: how close training gets to this machine's measured matrix-multiply speed.
+
+GEMM GFLOP/s is measured with TensorFlow's float32 matmul (large square matrices, several independent products per
+call). A training step costs about three forward passes (forward, and backward for inputs and for weights), so
+training FLOPs per image = 3 x the forward FLOPs TF's profiler counts. Percent of GEMM peak = images/s x training
+FLOPs per image / GEMM FLOP/s.
+JSON: {"gemm_gflops": ..., "batch_size": ..., "models": {NAME: {"img_per_s": ..., "train_gflops": ...,
+       "pct_of_gemm": ...}}, "machine": {...}, "peak_rss_mb": ...}
+"""
+
+import time
+
+from bench import common, steps
+
+# (label, registry name, options, input shape): the conv nets the goal is about, and lenet5_bn for contrast
+MODELS = [
+    ("cnn4_bn", "cnn4_bn", {}, (28, 28, 1)),
+    ("resnet20", "resnet20", {}, (32, 32, 3)),
+    ("vgg11_bn small", "vgg11_bn", {"stem": "small"}, (32, 32, 3)),
+    ("lenet5_bn", "lenet5_bn", {}, (28, 28, 1)),
+]
+GOAL_PCT = 60.0
+
+
+def gemm_gflops(n=2048, products=8, repeats=5):
+    """float32 GFLOP/s of tf.matmul on n x n matrices (independent products, so none can be folded away)."""
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    bs = [tf.random.normal((n, n)) for _ in range(products)]
+
+    @tf.function
+    def run():
+        return tf.add_n([tf.reduce_sum(tf.matmul(a, b)) for b in bs])
+
+    run()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run().numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 * products / best / 1e9
+
+
+def run(quick=False, batch_size=128, only=None):
+    from keras_course import models
+
+    common.pin_tensorflow_threads()
+    gemm = gemm_gflops(n=1024 if quick else 2048)
+    result = {"gemm_gflops": round(gemm, 1), "batch_size": batch_size, "goal_pct": GOAL_PCT, "quick": quick,
+              "machine": common.machine(), "models": {}}
+    for label, name, options, shape in MODELS:
+        if only and name not in only and label not in only:
+            continue
+        model = steps.compiled(name, shape, options=options)
+        train_gflops = 3 * models.flops_per_image(model) / 1e9
+        img_per_s = steps.train_rate(model, shape, batch_size=batch_size, steps=3 if quick else 20,
+                                     repeats=1 if quick else 3)
+        result["models"][label] = {"img_per_s": round(img_per_s, 1), "train_gflops": round(train_gflops, 5),
+                                   "pct_of_gemm": round(100 * img_per_s * train_gflops / gemm, 1),
+                                   "input_shape": list(shape)}
+    result["peak_rss_mb"] = common.peak_rss_mb()
+    return result
+
+
+def show(result):
+    print(f"GEMM float32: {result['gemm_gflops']:.1f} GFLOP/s; training at batch {result['batch_size']}")
+    print(f"{'model':<16} {'img/s':>8} {'GFLOP/img':>10} {'% of GEMM':>10}")
+    for label, row in result["models"].items():
+        print(f"{label:<16} {row['img_per_s']:>8.1f} {row['train_gflops']:>10.4f} {row['pct_of_gemm']:>9.1f}%")
