@@ -7,16 +7,17 @@ Benchmarks (each module's docstring gives its method and JSON schema):
   overheads         steps_per_execution and XLA on/off; do the library's defaults pick the faster option?
   pipeline          the input pipeline's images/s against resnet20's training rate
   time_to_accuracy  seconds of training until Fashion-MNIST test accuracy reaches 0.92 and 0.93
+  batchnorm         the library's fused batch norm against Keras's, same models, alternated
   vs_keras_apps     our resnet50, vgg16, densenet121 against keras.applications: parameters, throughput ratio
 """
 
 import argparse
 import sys
 
-from bench import common, demo, overheads, pipeline, roofline, time_to_accuracy, vs_keras_apps, zoo
+from bench import batchnorm, common, demo, overheads, pipeline, roofline, time_to_accuracy, vs_keras_apps, zoo
 
 BENCHMARKS = {"demo": demo, "zoo": zoo, "roofline": roofline, "overheads": overheads, "pipeline": pipeline,
-              "time_to_accuracy": time_to_accuracy, "vs_keras_apps": vs_keras_apps}
+              "time_to_accuracy": time_to_accuracy, "vs_keras_apps": vs_keras_apps, "batchnorm": batchnorm}
 
 
 def main(argv=None):

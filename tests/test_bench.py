@@ -74,3 +74,11 @@ def test_vs_keras_apps_quick_compares_parameters_and_speed(tmp_path):
     row = json.loads(out.read_text())["models"]["resnet50"]
     assert row["params"] == row["keras_params"] > 23_000_000
     assert row["ratio"] == pytest.approx(row["img_per_s"] / row["keras_img_per_s"], rel=0.01)
+
+
+def test_batchnorm_quick_times_both_layers_on_the_same_model(tmp_path):
+    out = tmp_path / "bn.json"
+    assert main(["batchnorm", "--quick", "--json", str(out)]) == 0
+    row = json.loads(out.read_text())["models"]["cnn4_bn"]
+    assert row["fused_img_per_s"] > 0 and row["keras_img_per_s"] > 0
+    assert row["ratio"] == pytest.approx(row["fused_img_per_s"] / row["keras_img_per_s"], rel=0.01)
