@@ -31,10 +31,7 @@ def cnn4_bn(*, input_shape, num_classes, width=1.0, dropout=0.0, normalization="
     """
     common.check_input_shape(input_shape, rank=3, min_size=8, model=name)
     common.check_head(num_classes, classifier_activation)
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or width <= 0:
-        raise ValueError(f"`width` must be a positive number (channel multiplier). Received: width={width!r}")
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"`dropout` must be a number in [0, 1). Received: dropout={dropout!r}")
+    common.check_width_and_dropout(width, dropout)
     normalization = common.check_normalization(normalization)
     inputs, x = common.model_input(input_shape, normalization)
     for i, filters in enumerate((common.scaled(c, width) for c in WIDTHS), start=1):

@@ -89,6 +89,14 @@ def scaled(channels, width):
     return max(1, int(round(channels * width)))
 
 
+def check_width_and_dropout(width, dropout):
+    """The channel multiplier must be a positive number, the dropout rate a number in [0, 1)."""
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"`dropout` must be a number in [0, 1). Received: dropout={dropout!r}")
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or width <= 0:
+        raise ValueError(f"`width` must be a positive number (channel multiplier). Received: width={width!r}")
+
+
 def check_family_options(*, name, include_top, pooling, stem, dropout, width, num_classes, classifier_activation,
                          classes=None):
     """Validate the options every image family shares; returns num_classes (keras's `classes` is an alias)."""
@@ -101,10 +109,7 @@ def check_family_options(*, name, include_top, pooling, stem, dropout, width, nu
         raise ValueError(f"`include_top` must be True or False. Received: include_top={include_top!r}")
     check_choice("pooling", pooling, POOLINGS)
     check_choice("stem", stem, STEMS)
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"`dropout` must be a number in [0, 1). Received: dropout={dropout!r}")
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or width <= 0:
-        raise ValueError(f"`width` must be a positive number (channel multiplier). Received: width={width!r}")
+    check_width_and_dropout(width, dropout)
     if include_top:
         check_head(num_classes, classifier_activation)
     return num_classes

@@ -23,10 +23,7 @@ def _lenet(*, input_shape, num_classes, modern, width, dropout, first_padding, n
            name):
     common.check_input_shape(input_shape, rank=3, min_size=MIN_SIZE, model=name)
     common.check_head(num_classes, classifier_activation)
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or width <= 0:
-        raise ValueError(f"`width` must be a positive number (channel multiplier). Received: width={width!r}")
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"`dropout` must be a number in [0, 1). Received: dropout={dropout!r}")
+    common.check_width_and_dropout(width, dropout)
     normalization = common.check_normalization(normalization)
     padding = _first_padding(input_shape, first_padding)
     if padding == "valid" and min(input_shape[:2]) < 32:
