@@ -1,8 +1,8 @@
 """Training-step throughput of a Keras model on synthetic in-memory batches: the model alone, no input pipeline."""
 
-import time
-
 import numpy as np
+
+from bench import common
 
 
 def synthetic_batches(input_shape, num_classes, batch_size, seed=0):
@@ -42,10 +42,4 @@ def train_rate(model, input_shape, *, batch_size=128, steps=20, num_classes=10, 
     """Images per second of `model.fit` training steps at `batch_size`: median of `repeats` timed calls after a
     warm-up call (which traces and compiles)."""
     fit = make_fit(model, synthetic_batches(input_shape, num_classes, batch_size), steps)
-    fit()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fit()
-        times.append(time.perf_counter() - start)
-    return steps * batch_size / float(np.median(times))
+    return common.rate(fit, steps * batch_size, repeats=repeats)
