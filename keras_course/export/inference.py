@@ -29,9 +29,7 @@ def inference_model(model):
     Subclassed models cannot be rebuilt layer by layer; they are returned as they are (every export calls them
     with training=False, which keeps augmentation inactive).
     """
-    if not hasattr(model, "layers") or not _contains_augmentation(model):
-        return model
-    if not isinstance(model, (keras.Sequential, keras.Model)) or not getattr(model, "_is_graph_network", True):
+    if not _contains_augmentation(model):
         return model
 
     def keep_or_skip(layer):
