@@ -1,11 +1,12 @@
 """`roofline`: how close training gets to this machine's measured matrix-multiply speed.
 
-GEMM GFLOP/s is measured with TensorFlow's float32 matmul (large square matrices, several independent products per
-call). A training step costs about three forward passes (forward, and backward for inputs and for weights), so
+GEMM GFLOP/s is measured with TensorFlow's matmul (large square matrices, several independent products per call),
+in float32 and in bfloat16; each model trains in float32 and is compared with the float32 figure, and the conv nets
+also train under the mixed_bfloat16 policy, compared with the bfloat16 figure (`--quick`: float32 only). A training step costs about three forward passes (forward, and backward for inputs and for weights), so
 training FLOPs per image = 3 x the forward FLOPs TF's profiler counts. Percent of GEMM peak = images/s x training
 FLOPs per image / GEMM FLOP/s.
-JSON: {"gemm_gflops": ..., "batch_size": ..., "models": {NAME: {"img_per_s": ..., "train_gflops": ...,
-       "pct_of_gemm": ...}}, "machine": {...}, "peak_rss_mb": ...}
+JSON: {"gemm_gflops": ..., "gemm_gflops_bfloat16": ..., "batch_size": ..., "models": {NAME: {"img_per_s": ...,
+       "train_gflops": ..., "pct_of_gemm": ..., "precision": ...}}, "machine": {...}, "peak_rss_mb": ...}
 """
 
 import time
@@ -22,16 +23,16 @@ MODELS = [
 GOAL_PCT = 60.0
 
 
-def gemm_gflops(n=2048, products=8, repeats=5):
-    """float32 GFLOP/s of tf.matmul on n x n matrices (independent products, so none can be folded away)."""
+def gemm_gflops(n=2048, products=8, repeats=5, dtype="float32"):
+    """GFLOP/s of tf.matmul on n x n matrices of `dtype` (independent products, so none can be folded away)."""
     import tensorflow as tf
 
-    a = tf.random.normal((n, n))
-    bs = [tf.random.normal((n, n)) for _ in range(products)]
+    a = tf.cast(tf.random.normal((n, n)), dtype)
+    bs = [tf.cast(tf.random.normal((n, n)), dtype) for _ in range(products)]
 
     @tf.function
     def run():
-        return tf.add_n([tf.reduce_sum(tf.matmul(a, b)) for b in bs])
+        return tf.add_n([tf.reduce_sum(tf.cast(tf.matmul(a, b), "float32")) for b in bs])
 
     run()
     best = float("inf")
@@ -43,28 +44,36 @@ def gemm_gflops(n=2048, products=8, repeats=5):
 
 
 def run(quick=False, batch_size=128, only=None):
-    from keras_course import models
+    from keras_course import models, training
 
     common.pin_tensorflow_threads()
-    gemm = gemm_gflops(n=1024 if quick else 2048)
-    result = {"gemm_gflops": round(gemm, 1), "batch_size": batch_size, "goal_pct": GOAL_PCT, "quick": quick,
-              "machine": common.machine(), "models": {}}
-    for label, name, options, shape in MODELS:
-        if only and name not in only and label not in only:
-            continue
-        model = steps.compiled(name, shape, options=options)
-        train_gflops = 3 * models.flops_per_image(model) / 1e9
-        img_per_s = steps.train_rate(model, shape, batch_size=batch_size, steps=3 if quick else 20,
-                                     repeats=1 if quick else 3)
-        result["models"][label] = {"img_per_s": round(img_per_s, 1), "train_gflops": round(train_gflops, 5),
-                                   "pct_of_gemm": round(100 * img_per_s * train_gflops / gemm, 1),
-                                   "input_shape": list(shape)}
+    n = 1024 if quick else 2048
+    gemm = {"float32": gemm_gflops(n=n)}
+    if not quick:
+        gemm["mixed_bfloat16"] = gemm_gflops(n=n, dtype="bfloat16")
+    result = {"gemm_gflops": round(gemm["float32"], 1), "gemm_gflops_bfloat16": round(gemm.get("mixed_bfloat16", 0), 1),
+              "batch_size": batch_size, "goal_pct": GOAL_PCT, "quick": quick, "machine": common.machine(), "models": {}}
+    for precision in gemm:
+        for label, name, options, shape in MODELS:
+            if (only and name not in only and label not in only) or (precision != "float32" and name == "lenet5_bn"):
+                continue
+            with training.dtype_policy(precision):
+                model = models.build(name, input_shape=shape, num_classes=10, **options)
+            steps.compiled(model, shape, steps_per_execution=training.DEFAULT_STEPS_PER_EXECUTION)
+            train_gflops = 3 * models.flops_per_image(model) / 1e9
+            img_per_s = steps.train_rate(model, shape, batch_size=batch_size, steps=32,
+                                         repeats=1 if quick else 3)
+            key = label if precision == "float32" else f"{label} bf16"
+            result["models"][key] = {"img_per_s": round(img_per_s, 1), "train_gflops": round(train_gflops, 5),
+                                     "pct_of_gemm": round(100 * img_per_s * train_gflops / gemm[precision], 1),
+                                     "precision": precision, "input_shape": list(shape)}
     result["peak_rss_mb"] = common.peak_rss_mb()
     return result
 
 
 def show(result):
-    print(f"GEMM float32: {result['gemm_gflops']:.1f} GFLOP/s; training at batch {result['batch_size']}")
+    print(f"GEMM float32: {result['gemm_gflops']:.1f} GFLOP/s, bfloat16: {result['gemm_gflops_bfloat16']:.1f}; "
+          f"training at batch {result['batch_size']} (bf16 rows: % of the bfloat16 GEMM)")
     print(f"{'model':<16} {'img/s':>8} {'GFLOP/img':>10} {'% of GEMM':>10}")
     for label, row in result["models"].items():
         print(f"{label:<16} {row['img_per_s']:>8.1f} {row['train_gflops']:>10.4f} {row['pct_of_gemm']:>9.1f}%")

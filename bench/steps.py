@@ -12,7 +12,9 @@ def synthetic_batches(input_shape, num_classes, batch_size, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 256, (batch_size, *input_shape), dtype=np.uint8).astype(np.float32)
     y = rng.integers(0, num_classes, batch_size)
-    return tf.data.Dataset.from_tensors((x, y)).repeat()
+    from keras_course.data.pipeline import without_autotune
+
+    return without_autotune(tf.data.Dataset.from_tensors((x, y)).repeat())
 
 
 def compiled(name_or_model, input_shape, *, num_classes=10, jit_compile=False, steps_per_execution=1,
@@ -31,7 +33,15 @@ def compiled(name_or_model, input_shape, *, num_classes=10, jit_compile=False, s
 
 
 def make_fit(model, dataset, steps):
-    """fn() running `steps` training steps through model.fit (what users call), for `bench.common` timers."""
+    """fn() running `steps` training steps through model.fit (what users call), for `bench.common` timers.
+
+    `steps` must be a multiple of the model's steps_per_execution: on a repeating dataset Keras 3.15 runs whole
+    executions, so fit(steps_per_epoch=24) with 32 steps per execution trains 32 steps (and a timer would
+    count 24)."""
+    if steps % model.steps_per_execution:
+        raise ValueError(f"steps={steps} is not a multiple of the model's steps_per_execution="
+                         f"{model.steps_per_execution}: Keras would run more steps than counted")
+
     def fit():
         model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
 

@@ -22,7 +22,9 @@ TARGETS = (0.92, 0.93)
 GOALS = {"0.92": 60.0, "0.93": 180.0}
 RECIPE = dict(model="cnn4_bn", options={"width": 1.0}, batch_size=256, epochs=10, optimizer="nesterov", lr=0.2,
               schedule="one_cycle", weight_decay=5e-4, label_smoothing=0.1, augment=["flip"], flip_tta=True,
-              bn_momentum=0.9, seed=0)
+              bn_momentum=0.9, precision="mixed_bfloat16", seed=0)
+# mixed_bfloat16: this CPU has AVX512_BF16, where it trained cnn4_bn 1.4x faster to the same accuracy (0.9249 vs
+# 0.9252 after 4 epochs); on a CPU without native bfloat16 use "float32"
 EPOCHS_FOR = {"0.92": 4, "0.93": 10}
 
 
@@ -47,8 +49,9 @@ def train_to_accuracy(recipe, *, targets=TARGETS, limit=None, verbose=False):
     pipe = data.make_pipeline(train, batch_size=recipe["batch_size"], training=True, augment=recipe["augment"],
                               seed=recipe["seed"], drop_remainder=True)
     steps_per_epoch = int(pipe.cardinality())
-    model = models.build(recipe["model"], input_shape=info.input_shape, num_classes=info.num_classes,
-                         **recipe["options"])
+    with training.dtype_policy(recipe.get("precision", "float32")):
+        model = models.build(recipe["model"], input_shape=info.input_shape, num_classes=info.num_classes,
+                             **recipe["options"])
     if recipe.get("bn_momentum"):
         models.set_batch_norm_momentum(model, recipe["bn_momentum"])
     training.compile_model(model, optimizer=recipe["optimizer"], lr=recipe["lr"], schedule=recipe["schedule"],

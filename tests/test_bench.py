@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from bench.__main__ import main
@@ -82,3 +83,76 @@ def test_batchnorm_quick_times_both_layers_on_the_same_model(tmp_path):
     row = json.loads(out.read_text())["models"]["cnn4_bn"]
     assert row["fused_img_per_s"] > 0 and row["keras_img_per_s"] > 0
     assert row["ratio"] == pytest.approx(row["fused_img_per_s"] / row["keras_img_per_s"], rel=0.01)
+
+
+def test_vs_torch_quick_times_both_sides(tmp_path):
+    out = tmp_path / "torch.json"
+    assert main(["vs_torch", "--quick", "--models", "lenet5,cnn4_bn", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert list(result["models"]) == ["lenet5", "cnn4_bn"] and result["torch"].startswith("2.13.0")
+    for row in result["models"].values():
+        assert row["params"] == row["torch_params"] > 60_000
+        assert row["torch_img_per_s"] == max(row["torch_nchw_img_per_s"], row["torch_channels_last_img_per_s"])
+        assert row["ratio"] == pytest.approx(row["keras_img_per_s"] / row["torch_img_per_s"], rel=0.01)
+
+
+def test_every_torch_twin_has_the_parameter_count_of_its_keras_model():
+    from bench import steps, torch_nets, vs_torch
+
+    for label, name, options, torch_name, shape, _ in vs_torch.MODELS:
+        ours = steps.compiled(name, shape, options=options)
+        trainable = sum(int(np.prod(w.shape)) for w in ours.trainable_weights)
+        assert trainable == torch_nets.count_params(getattr(torch_nets, torch_name)(in_channels=shape[-1])), label
+
+
+def test_torch_twin_of_cnn4_bn_computes_what_ours_computes():
+    # same weights in, same logits out: the twin is the same network, not just the same parameter count
+    import torch
+
+    from bench import torch_nets
+    from keras_course import models
+
+    ours = models.build("cnn4_bn", input_shape=(28, 28, 1), num_classes=10, classifier_activation=None)
+    twin = torch_nets.cnn4_bn().eval()
+    keras_weights = [w for w in ours.weights if "moving" not in w.path]
+    torch_weights = [p for _, p in twin.named_parameters()]
+    assert len(keras_weights) == len(torch_weights) == 14
+    rng = np.random.default_rng(1)
+    with torch.no_grad():
+        for k, t in zip(keras_weights, torch_weights):
+            k.assign(rng.normal(0.5 if "gamma" in k.path else 0.0, 0.1, k.shape).astype("float32"))
+            value = k.numpy()
+            value = value.transpose(3, 2, 0, 1) if value.ndim == 4 else value.T if value.ndim == 2 else value
+            t.copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    x = rng.integers(0, 256, (2, 28, 28, 1)).astype("float32")
+    with torch.no_grad():
+        got = twin(torch.from_numpy(x.transpose(0, 3, 1, 2))).numpy()
+    np.testing.assert_allclose(got, ours.predict(x, verbose=0), rtol=1e-4, atol=1e-4)
+
+
+def test_scaling_quick_times_one_replica_and_two_local_workers(tmp_path):
+    out = tmp_path / "scaling.json"
+    assert main(["scaling", "--quick", "--json", str(out)]) == 0
+    settings = json.loads(out.read_text())["settings"]
+    assert settings["default"]["replicas"] == 1 and settings["default"]["ratio_to_default"] == 1.0
+    worker = settings["multiworker"]
+    assert worker["replicas"] == 2 and worker["chief"] is True and worker["threads"] >= 1 and worker["img_per_s"] > 0
+
+
+def test_timed_fits_refuse_step_counts_keras_would_round_up():
+    import keras
+    import tensorflow as tf
+
+    from bench import steps
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", steps_per_execution=8)
+    x = np.zeros((16, 4), "float32")
+    data = tf.data.Dataset.from_tensors((x, np.zeros(16, "int32"))).repeat()
+    # Keras 3.15 trains whole executions on a repeating dataset: 12 steps asked, 16 run
+    model.fit(data, steps_per_epoch=12, epochs=1, verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == 16
+    with pytest.raises(ValueError, match="not a multiple"):
+        steps.make_fit(model, data, 12)
+    steps.make_fit(model, data, 16)()
+    assert int(model.optimizer.iterations.numpy()) == 32

@@ -106,6 +106,12 @@ def _add_train_arguments(p):
     p.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
                    help="XLA compilation: auto = on with a GPU, off on the CPU (where it is slower)")
     p.add_argument("--deterministic", action="store_true", help="bit-for-bit repeatable TF ops (slower on GPU)")
+    p.add_argument("--precision", default="auto", help="auto (mixed_float16 with a GPU, float32 on the CPU), float32, "
+                   "mixed_float16 or mixed_bfloat16")
+    p.add_argument("--strategy", default="default", help="default (one device), mirrored (every local GPU, or every "
+                   "logical CPU) or multiworker (the cluster in TF_CONFIG; run the same command on every worker)")
+    p.add_argument("--cpu-devices", type=int, default=None, metavar="N",
+                   help="split the CPU into N logical devices (with --strategy mirrored and no GPU: N replicas)")
     p.add_argument("--run-dir", default=None, help="default: runs/<model>_<dataset>")
     p.add_argument("--overwrite", action="store_true", help="delete what --run-dir holds and start over")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -144,6 +150,7 @@ def _config_from_args(args):
         classes=_classes_arg(args.classes),
         data_dir=args.data_dir, model_options=_parse_options(args.option), bn_momentum=args.bn_momentum,
         jit_compile={"auto": "auto", "on": True, "off": False}[args.jit], deterministic_ops=args.deterministic,
+        precision=args.precision, strategy=args.strategy,
     )
 
 
@@ -204,15 +211,33 @@ def _cmd_datasets(args):
     return 0
 
 
+def _train(args, config, run_dir):
+    """experiments.train for `train` and `pretrain`, after --cpu-devices; None on a non-chief worker."""
+    from keras_course import experiments, training
+
+    if args.cpu_devices is not None:
+        training.split_cpu(args.cpu_devices)
+    metrics = experiments.train(config, run_dir, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
+    if not metrics.get("chief", True):
+        print(f"keras-course {args.command}: this worker finished ({metrics['replicas']} replicas in all); "
+              f"the chief wrote the run directory. Weights SHA-256: {metrics['weights_sha256']}")
+        return None
+    return metrics
+
+
 def _cmd_train(args):
-    from keras_course import data, experiments
+    from keras_course import data
 
     config = _config_from_args(args)
     run_dir = args.run_dir or f"runs/{config.model}_{config.dataset.replace(':', '_').replace('/', '_')}"
-    metrics = experiments.train(config, run_dir, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
+    metrics = _train(args, config, run_dir)
+    if metrics is None:
+        return 0
     info = data.DatasetInfo(**metrics["dataset"])
     _print_metrics(metrics, info)
     print(f"run directory: {run_dir}  ({metrics['epochs_run']} epochs, {metrics['train_seconds']:.1f} s of training)")
+    if metrics["replicas"] > 1:
+        print(f"{metrics['replicas']} replicas; weights SHA-256: {metrics['weights_sha256']}")
     return 0
 
 
@@ -223,7 +248,9 @@ def _cmd_pretrain(args):
     run_dir = args.run_dir or f"runs/pretrain_{args.name}"
     if "/" in args.name or args.name.startswith("."):
         raise ValueError(f"--name must be a plain folder name, e.g. fashion_mnist_0-4_resnet20. Received: --name {args.name!r}")
-    metrics = experiments.train(config, run_dir, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
+    metrics = _train(args, config, run_dir)
+    if metrics is None:
+        return 0
     path = experiments.save_pretrained(run_dir, args.save_to, args.name, command=args.command_line)
     print(f"pretrain: {config.model} reached test accuracy {metrics['test_accuracy']:.4f} on {config.dataset}"
           f"{' classes ' + ','.join(map(str, config.classes)) if config.classes else ''} in "

@@ -4,5 +4,5 @@ from keras_course.data.augment import POLICIES, STEPS, resolve_policy
 from keras_course.data.datasets import (DESCRIPTIONS, check_classes, check_name, list_datasets, load,
                                        per_class_subset, prepare, to_numpy)
 from keras_course.data.info import DatasetInfo, DatasetNotFoundError, TASKS
-from keras_course.data.pipeline import EpochClock, make_pipeline
+from keras_course.data.pipeline import EpochClock, make_pipeline, without_autotune
 from keras_course.data.stats import normalization_for

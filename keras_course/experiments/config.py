@@ -4,7 +4,7 @@ import dataclasses
 
 from keras_course import data, models
 from keras_course._checks import check_choice, check_fraction, check_positive
-from keras_course.training import OPTIMIZERS, SCHEDULES
+from keras_course.training import OPTIMIZERS, PRECISIONS, SCHEDULES, STRATEGIES
 
 
 @dataclasses.dataclass
@@ -34,6 +34,8 @@ class RunConfig:
     bn_momentum: float = None  # None: the model's own (Keras: 0.99); 0.9 suits runs of an epoch or two
     jit_compile: object = "auto"
     deterministic_ops: bool = False
+    precision: str = "auto"  # see training.PRECISIONS: mixed_float16 on a GPU, float32 on the CPU
+    strategy: str = "default"  # see training.STRATEGIES; batch_size is then the global batch over all replicas
 
     def transfer_settings(self):
         """The transfer settings with their defaults filled in (None for an ordinary run)."""
@@ -66,6 +68,8 @@ class RunConfig:
         if self.lr is not None:
             check_positive("lr", self.lr)
         check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("precision", self.precision, PRECISIONS)
+        check_choice("strategy", self.strategy, STRATEGIES)
         check_fraction("val_fraction", self.val_fraction)
         if self.patience is not None:
             check_positive("patience", self.patience, integer=True)

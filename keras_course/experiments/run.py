@@ -6,6 +6,8 @@ last). While a run is unfinished, backup/ holds what resuming needs. `export_run
 format and export_report.json).
 """
 
+import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -79,7 +81,8 @@ def _check_run_dir(run_dir, config, overwrite):
     if not os.path.exists(config_path):
         raise RunDirectoryError(f"--run-dir {run_dir!r} is not empty and holds no {CONFIG}. Choose an empty or new folder.")
     with open(config_path) as f:
-        saved = json.load(f)
+        saved = RunConfig.from_dict(json.load(f)).to_dict()  # settings added since then take their defaults
+    saved = json.loads(json.dumps(saved, default=_jsonable))
     if saved != json.loads(json.dumps(config.to_dict(), default=_jsonable)):
         changed = sorted(k for k in saved if saved.get(k) != config.to_dict().get(k))
         raise RunDirectoryError(
@@ -117,33 +120,40 @@ class _EpochSeconds(keras.callbacks.Callback):
 def train(config, run_dir, *, overwrite=False, verbose=1):
     """Train `config` in `run_dir`, resuming when the same run was interrupted; returns the metrics dict.
 
-    Everything is validated (names, numbers, dataset presence, input size) before `run_dir` is created.
+    Everything is validated (names, numbers, dataset presence, input size) before `run_dir` is created. Under
+    `config.strategy="multiworker"` every worker calls this with the same arguments; only the chief writes
+    `run_dir` and gets the metrics, the others return {"chief": False, ...} (see training.distribute).
     """
     if not isinstance(config, RunConfig):
         config = RunConfig.from_dict(config)
     config.validate()
     run_dir = os.fspath(run_dir)
+    strategy = training.make_strategy(config.strategy)  # first: a multi-worker cluster connects at start-up
     train_ds, val_ds, test_ds, info = data.load(config.dataset, val_fraction=config.val_fraction, seed=config.seed,
                                                 limit=config.limit, data_dir=config.data_dir, classes=config.classes,
                                                 image_size=config.image_size)
     if config.augment not in (None, "none", []) and not info.is_image:
         raise ValueError(f"`augment` applies to image datasets; {config.dataset!r} is not one. Received: augment={config.augment!r}")
     training.set_seed(config.seed, deterministic_ops=config.deterministic_ops)
-    model = build_model(config, train_ds, info)
-    state = _check_run_dir(run_dir, config, overwrite)
-    os.makedirs(run_dir, exist_ok=True)
+    with strategy.scope(), training.dtype_policy(config.precision):
+        model = build_model(config, train_ds, info)
+    if strategy.num_replicas_in_sync > 1:
+        training.set_batch_norm_synchronized(model)
+    work_dir = training.worker_dir(run_dir, strategy)
+    state = _check_run_dir(work_dir, config, overwrite)
+    os.makedirs(work_dir, exist_ok=True)
     if state == "new":
-        _write_json(os.path.join(run_dir, CONFIG), config.to_dict())
-    _truncate_history(run_dir, training.resume_epoch(run_dir))
+        _write_json(os.path.join(work_dir, CONFIG), config.to_dict())
+    _truncate_history(work_dir, training.resume_epoch(work_dir))
     try:
-        return _fit_and_finish(config, run_dir, model, (train_ds, val_ds, test_ds), info, verbose)
+        return _fit_and_finish(config, work_dir, model, (train_ds, val_ds, test_ds), info, verbose, strategy)
     except (training.NaNLossError, ValueError):
         if state == "new":  # a run that failed on bad settings or data leaves nothing half-written behind
-            shutil.rmtree(run_dir, ignore_errors=True)
+            shutil.rmtree(work_dir, ignore_errors=True)
         raise
 
 
-def _fit_and_finish(config, run_dir, model, splits, info, verbose):
+def _fit_and_finish(config, run_dir, model, splits, info, verbose, strategy):
     train_ds, val_ds, test_ds = splits
     clock = data.EpochClock()
     train_pipe = data.make_pipeline(train_ds, batch_size=config.batch_size, training=True, augment=config.augment,
@@ -153,27 +163,41 @@ def _fit_and_finish(config, run_dir, model, splits, info, verbose):
     total_steps = steps_per_epoch * config.epochs if steps_per_epoch else None
     compile_options = dict(task=info.task, optimizer=config.optimizer, weight_decay=config.weight_decay,
                            label_smoothing=config.label_smoothing, jit_compile=config.jit_compile)
+    if strategy.num_replicas_in_sync > 1:  # several steps per call fail in a distributed fit (keras-team/keras#19246)
+        compile_options["steps_per_execution"] = 1
     settings = config.transfer_settings()
-    training.compile_model(
-        model, lr=config.lr, schedule=config.schedule, total_steps=total_steps,
-        warmup_steps=(steps_per_epoch or 0) * config.warmup_epochs, **compile_options,
-    )
+    with strategy.scope():
+        training.compile_model(
+            model, lr=config.lr, schedule=config.schedule, total_steps=total_steps,
+            warmup_steps=(steps_per_epoch or 0) * config.warmup_epochs, **compile_options,
+        )
     # A transfer run changes what trains between its two phases, which an exact resume cannot replay: it
     # restarts instead of resuming.
     callbacks = [_EpochSeconds()] + training.make_callbacks(run_dir, patience=config.patience, clock=clock,
                                                              plateau=config.schedule == "plateau",
                                                              resume=settings is None)
-    model.fit(train_pipe, validation_data=val_pipe, epochs=config.epochs, callbacks=callbacks, verbose=verbose,
-              shuffle=False)
-    if settings is not None and settings["fine_tune_epochs"]:
-        from keras_course import transfer
+    patch = training.multiworker_fit_patch() if training.is_multiworker(strategy) else contextlib.nullcontext()
+    with patch:
+        model.fit(train_pipe, validation_data=val_pipe, epochs=config.epochs, callbacks=callbacks, verbose=verbose,
+                  shuffle=False)
+        if settings is not None and settings["fine_tune_epochs"]:
+            from keras_course import transfer
 
-        transfer.freezing.set_unfrozen(model, stages=settings["unfreeze_stages"])
-        training.compile_model(model, lr=settings["fine_tune_lr"], **compile_options)
-        model.fit(train_pipe, validation_data=val_pipe, initial_epoch=config.epochs,
-                  epochs=config.epochs + settings["fine_tune_epochs"], callbacks=callbacks, verbose=verbose, shuffle=False)
+            transfer.freezing.set_unfrozen(model, stages=settings["unfreeze_stages"])
+            with strategy.scope():
+                training.compile_model(model, lr=settings["fine_tune_lr"], **compile_options)
+            model.fit(train_pipe, validation_data=val_pipe, initial_epoch=config.epochs,
+                      epochs=config.epochs + settings["fine_tune_epochs"], callbacks=callbacks, verbose=verbose,
+                      shuffle=False)
+    replicas = strategy.num_replicas_in_sync
+    digest = weights_digest(model)
+    if not training.is_chief(strategy):
+        shutil.rmtree(run_dir, ignore_errors=True)  # this worker's own folder; the chief writes the run
+        return {"chief": False, "replicas": replicas, "weights_sha256": digest}
     early = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
-    model.save(os.path.join(run_dir, "model.keras"))
+    training.set_batch_norm_synchronized(model, False)  # saved as plain batch norm; the traced step keeps its own
+    model.save(os.path.join(run_dir, "model.keras"))  # with the optimizer's state, to train on from
+    model = _single_device_copy(model, compile_options) if replicas > 1 else model
     export.export_saved_model(model, os.path.join(run_dir, "saved_model"))
     history = viz.read_history(os.path.join(run_dir, HISTORY))
     metrics = evaluate_model(model, test_ds, info, run_dir, batch_size=max(256, config.batch_size))
@@ -185,6 +209,9 @@ def _fit_and_finish(config, run_dir, model, splits, info, verbose):
         stopped_early=bool(early and early.stopped_epoch),
         train_seconds=round(float(np.nansum(history.get("epoch_seconds", [0.0]))), 2),
         params=int(model.count_params()),
+        replicas=replicas,
+        weights_sha256=digest,
+        precision=training.resolve_precision(config.precision),
         dataset=info.to_dict(),
     )
     viz.learning_curves(history, os.path.join(run_dir, "learning_curves.png"), best_epoch=best_epoch,
@@ -193,6 +220,23 @@ def _fit_and_finish(config, run_dir, model, splits, info, verbose):
     shutil.rmtree(os.path.join(run_dir, training.callbacks.BACKUP_DIR), ignore_errors=True)
     _write_json(os.path.join(run_dir, METRICS), metrics)  # last: its presence means the run finished
     return metrics
+
+
+def weights_digest(model):
+    """SHA-256 of the model's weights in order, as float32 bytes: equal on every worker of a synchronous run."""
+    digest = hashlib.sha256()
+    for w in model.get_weights():
+        digest.update(np.ascontiguousarray(w, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def _single_device_copy(model, compile_options):
+    """The trained model outside the distribution strategy: what is exported for serving and what the chief
+    evaluates alone (a multi-worker model would wait for the other workers at every step)."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    training.compile_model(copy, **{**compile_options, "steps_per_execution": training.DEFAULT_STEPS_PER_EXECUTION})
+    return copy
 
 
 def evaluate_model(model, test_ds, info, run_dir=None, *, batch_size=256):

@@ -4,6 +4,10 @@ from keras_course.training.callbacks import (ExactBackupAndRestore, NaNLossError
                                              resume_epoch)
 from keras_course.training.compile import (DEFAULT_LR, DEFAULT_STEPS_PER_EXECUTION, OPTIMIZERS, compile_model, infer_task, loss_and_metrics,
                                            resolve_jit)
+from keras_course.training.distribute import (STRATEGIES, is_chief, is_multiworker, make_strategy,
+                                              multiworker_fit_patch, set_batch_norm_synchronized, split_cpu,
+                                              worker_dir)
 from keras_course.training.layerwise import with_lr_multipliers
+from keras_course.training.precision import PRECISIONS, dtype_policy, resolve_precision
 from keras_course.training.schedules import SCHEDULES, OneCycle, make_schedule
 from keras_course.training.seeding import set_seed

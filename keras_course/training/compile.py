@@ -8,10 +8,10 @@ from keras_course.training.layerwise import with_lr_multipliers
 from keras_course.training.schedules import make_schedule
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "nadam", "adamw")
-# Training steps per call into the graph: 8 trained mlp 2.6x and lenet5 1.3x faster than 1 on 2 CPU cores
-# (`python -m bench overheads`, bench/results/overheads_cpu2.json); a model that takes milliseconds per step
-# hardly notices the per-call overhead either way.
-DEFAULT_STEPS_PER_EXECUTION = 8
+# Training steps per call into the graph: 32 trained mlp 2.3x and lenet5 1.2x faster than 1 on 2 CPU cores, and
+# faster than 8 for both (`python -m bench overheads`, bench/results/overheads_cpu2.json); a model that takes
+# milliseconds per step hardly notices the per-call overhead either way. Callbacks then see every 32nd batch.
+DEFAULT_STEPS_PER_EXECUTION = 32
 DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.01, "rmsprop": 1e-3, "adam": 1e-3,
               "nadam": 1e-3, "adamw": 1e-3}
 TASKS = ("regression", "binary", "multiclass")
@@ -116,7 +116,9 @@ def compile_model(model, *, task=None, optimizer="adam", lr=None, momentum=0.9, 
         total_steps, warmup_steps: int. Steps of the whole run, and of cosine warm-up.
         label_smoothing: float in [0, 1). For classification losses.
         jit_compile: "auto" (XLA on GPU only), True or False.
-        steps_per_execution: int > 0. Training steps run per call into the graph.
+        steps_per_execution: int > 0. Training steps run per call into the graph. Keras 3.15 runs whole calls:
+            `fit(repeating_dataset, steps_per_epoch=N)` trains N rounded up to a multiple of it, so choose N
+            as a multiple (datasets that end, like `data.make_pipeline`'s, are not affected).
         lr_multipliers: {variable path: factor} scaling the learning rate per variable (discriminative
             fine-tuning), or None.
 
