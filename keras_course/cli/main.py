@@ -28,6 +28,13 @@ def _parser():
     p = sub.add_parser("train", help="train a model into a run directory (re-run the same command to resume)")
     _add_train_arguments(p)
 
+    p = sub.add_parser("lr-find", help="learning-rate range test: loss against an exponentially growing learning "
+                       "rate, a suggested rate, plot in --run-dir")
+    _add_train_arguments(p)
+    p.add_argument("--start-lr", type=float, default=1e-7)
+    p.add_argument("--end-lr", type=float, default=10.0)
+    p.add_argument("--steps", type=int, default=200, help="training steps of the sweep (default 200)")
+
     p = sub.add_parser("pretrain", help="train a model and keep it in saved_models/NAME as a transfer-learning backbone")
     _add_train_arguments(p)
     p.add_argument("--name", required=True, help="folder name under --save-to; load it with weights='project:NAME'")
@@ -241,6 +248,19 @@ def _cmd_train(args):
     return 0
 
 
+def _cmd_lr_find(args):
+    from keras_course import experiments
+
+    config = _config_from_args(args)
+    out_dir = args.run_dir or f"runs/lr_find_{config.model}_{config.dataset.replace(':', '_').replace('/', '_')}"
+    result = experiments.lr_find_run(config, out_dir, start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps)
+    print(f"suggested learning rate: {result.suggested:.3g} (a tenth of {result.minimum:.3g}, where the smoothed "
+          f"loss is lowest; steepest descent at {result.steepest:.3g}); {len(result.losses)} steps"
+          f"{', stopped when the loss blew up' if result.diverged else ''}")
+    print(f"plot: {os.path.join(out_dir, 'lr_find.png')}")
+    return 0
+
+
 def _cmd_pretrain(args):
     from keras_course import experiments
 
@@ -338,7 +358,7 @@ def _cmd_demo(args):
     return 0
 
 
-COMMANDS = {"models": _cmd_models, "datasets": _cmd_datasets, "train": _cmd_train, "pretrain": _cmd_pretrain, "transfer": _cmd_transfer,
+COMMANDS = {"models": _cmd_models, "datasets": _cmd_datasets, "train": _cmd_train, "lr-find": _cmd_lr_find, "pretrain": _cmd_pretrain, "transfer": _cmd_transfer,
             "evaluate": _cmd_evaluate, "export": _cmd_export, "predict": _cmd_predict, "demo": _cmd_demo}
 
 

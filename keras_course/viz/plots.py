@@ -153,3 +153,28 @@ def grouped_bars(groups, series, path, *, ylabel="", title=""):
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
+
+
+def lr_find_plot(result, path, *, title="Learning-rate range test"):
+    """The LR finder's loss against learning rate (log axis): each step's loss faint, the smoothed loss bold, the
+    suggested learning rate (a tenth of the minimum's) and the steepest descent marked. `result`: an
+    experiments.LRFindResult."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(result.learning_rates, result.losses, color="tab:blue", alpha=0.3, lw=1, label="loss per step")
+    ax.plot(result.learning_rates, result.smoothed, color="tab:blue", lw=2, label="smoothed loss")
+    marks = [(result.suggested, "tab:green", "--", f"suggested {result.suggested:.2g} (minimum / 10)"),
+             (result.steepest, "tab:orange", ":", f"steepest descent {result.steepest:.2g}"),
+             (result.minimum, "tab:red", "-.", f"minimum {result.minimum:.2g}")]
+    for lr, color, style, label in marks:
+        ax.axvline(lr, color=color, ls=style, lw=1.5, label=label)
+    before_minimum = slice(0, int(np.nanargmin(result.smoothed)) + 1)
+    low = min(np.nanmin(result.smoothed), np.nanmin(result.losses[before_minimum]))
+    high = np.nanmax(result.smoothed[before_minimum])
+    ax.set_ylim(low - 0.05 * (high - low + 1e-9), high + 0.5 * (high - low + 1e-9))  # the blow-up would hide the dip
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("training loss")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    return _save(fig, path)
