@@ -35,6 +35,12 @@ def _parser():
     p.add_argument("--end-lr", type=float, default=10.0)
     p.add_argument("--steps", type=int, default=200, help="training steps of the sweep (default 200)")
 
+    p = sub.add_parser("compare", help="train several models under one budget (Project 1): table, Pareto plot")
+    p.add_argument("--models", required=True, help="comma-separated registry names, each optionally with builder "
+                   "options: resnet20,vgg11_bn:stem=small;width=0.5")
+    p.add_argument("--seeds", type=int, default=1, help="runs per model, seeds --seed, --seed + 1, ...")
+    _add_train_arguments(p, model=False)
+
     p = sub.add_parser("pretrain", help="train a model and keep it in saved_models/NAME as a transfer-learning backbone")
     _add_train_arguments(p)
     p.add_argument("--name", required=True, help="folder name under --save-to; load it with weights='project:NAME'")
@@ -88,8 +94,9 @@ def _parser():
     return parser
 
 
-def _add_train_arguments(p):
-    p.add_argument("--model", required=True)
+def _add_train_arguments(p, model=True):
+    if model:
+        p.add_argument("--model", required=True)
     p.add_argument("--dataset", required=True)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)
@@ -146,11 +153,11 @@ def _augment_arg(value):
     return [s for s in value.split(",") if s] if "," in value or ":" in value else value
 
 
-def _config_from_args(args):
+def _config_from_args(args, model=None):
     from keras_course.experiments import RunConfig
 
     return RunConfig(
-        model=args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+        model=model or args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr, schedule=args.schedule, warmup_epochs=args.warmup_epochs,
         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, augment=_augment_arg(args.augment),
         val_fraction=args.val_fraction, seed=args.seed, patience=args.patience, limit=args.limit,
@@ -245,6 +252,22 @@ def _cmd_train(args):
     print(f"run directory: {run_dir}  ({metrics['epochs_run']} epochs, {metrics['train_seconds']:.1f} s of training)")
     if metrics["replicas"] > 1:
         print(f"{metrics['replicas']} replicas; weights SHA-256: {metrics['weights_sha256']}")
+    return 0
+
+
+def _cmd_compare(args):
+    from keras_course import experiments
+
+    config = _config_from_args(args, model="compare")
+    settings = {k: v for k, v in config.to_dict().items() if k not in ("model", "dataset", "epochs", "model_options")}
+    run_dir = args.run_dir or f"runs/compare_{config.dataset.replace(':', '_').replace('/', '_')}"
+    if _parse_options(args.option):
+        raise ValueError("compare takes builder options per model: --models name:key=value;key=value. Received: --option")
+    rows = experiments.compare(args.models, config.dataset, run_dir=run_dir, epochs=config.epochs, seeds=args.seeds,
+                               verbose=0 if args.quiet else 1, **settings)
+    with open(os.path.join(run_dir, "compare.md")) as f:
+        print(f.read(), end="")
+    print(f"{len(rows)} models; table: {os.path.join(run_dir, 'compare.csv')}, plot: {os.path.join(run_dir, 'pareto.png')}")
     return 0
 
 
@@ -358,7 +381,7 @@ def _cmd_demo(args):
     return 0
 
 
-COMMANDS = {"models": _cmd_models, "datasets": _cmd_datasets, "train": _cmd_train, "lr-find": _cmd_lr_find, "pretrain": _cmd_pretrain, "transfer": _cmd_transfer,
+COMMANDS = {"models": _cmd_models, "datasets": _cmd_datasets, "train": _cmd_train, "lr-find": _cmd_lr_find, "compare": _cmd_compare, "pretrain": _cmd_pretrain, "transfer": _cmd_transfer,
             "evaluate": _cmd_evaluate, "export": _cmd_export, "predict": _cmd_predict, "demo": _cmd_demo}
 
 

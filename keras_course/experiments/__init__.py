@@ -1,6 +1,7 @@
 """Runs and studies built from data, models and training: run directories, pretrained models, the transfer study."""
 
 from keras_course.experiments.config import RunConfig
+from keras_course.experiments.compare import compare, parse_models
 from keras_course.experiments.run import (RunDirectoryError, build_model, evaluate, evaluate_model, export_run, load_run,
                                          train)
 from keras_course.experiments.lr_find import LRFindResult, lr_find, lr_find_run

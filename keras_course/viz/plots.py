@@ -178,3 +178,46 @@ def lr_find_plot(result, path, *, title="Learning-rate range test"):
     ax.legend(fontsize=8)
     ax.set_title(title)
     return _save(fig, path)
+
+
+def pareto_front(costs, scores):
+    """Mask of the points no other point beats: lower-or-equal cost and higher-or-equal score, one strictly."""
+    costs, scores = np.asarray(costs, float), np.asarray(scores, float)
+    front = np.ones(len(costs), bool)
+    for i in range(len(costs)):
+        better = (costs <= costs[i]) & (scores >= scores[i]) & ((costs < costs[i]) | (scores > scores[i]))
+        front[i] = not better.any()
+    return front
+
+
+def pareto_plot(rows, path, *, epochs=1, title=""):
+    """Test accuracy (mean ± std over seeds) against parameters and against training time, one point per model,
+    the Pareto front (no other model both cheaper and more accurate) joined and ringed. `rows`: the rows of
+    experiments.compare."""
+    accuracy = np.array([r["test_accuracy_mean"] for r in rows])
+    spread = np.array([r["test_accuracy_std"] for r in rows])
+    panels = [("params", np.array([r["params"] for r in rows], float), "parameters (log scale)"),
+              ("time", np.array([r["train_seconds_per_epoch"] * epochs for r in rows]),
+               f"training seconds for {epochs} epoch{'s' if epochs > 1 else ''} (log scale)")]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    for ax, (_, cost, xlabel) in zip(axes, panels):
+        front = pareto_front(cost, accuracy)
+        ax.errorbar(cost, accuracy, yerr=spread, fmt="o", color="tab:blue", ecolor="gray", capsize=3, zorder=3)
+        order = np.argsort(cost[front])
+        ax.step(cost[front][order], accuracy[front][order], where="post", color="tab:red", lw=1.5,
+                label="Pareto front", zorder=2)
+        ax.scatter(cost[front], accuracy[front], s=160, facecolors="none", edgecolors="tab:red", lw=1.5, zorder=4)
+        for i, (x, y, row) in enumerate(sorted(zip(cost, accuracy, rows), key=lambda t: t[0])):
+            # alternate above and below, so neighbours' labels do not overprint
+            ax.annotate(row["model"], (x, y), textcoords="offset points", xytext=(6, 6 if i % 2 == 0 else -13),
+                        fontsize=8)
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+        low, high = np.min(cost), np.max(cost)
+        ax.set_xlim(low / 1.6, high * 2.5)  # room for the labels
+    axes[0].set_ylabel("test accuracy")
+    fig.suptitle(title or "Accuracy against size and training time")
+    return _save(fig, path)
