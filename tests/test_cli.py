@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_course.models  # noqa: F401  (registers the project's layers, for load_model in this process)
 from keras_course.cli.main import main
 
 RUN_FILES = ["config.json", "history.csv", "metrics.json", "learning_curves.png", "confusion_matrix.png",

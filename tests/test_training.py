@@ -1,5 +1,6 @@
 import math
 import os
+import shutil
 
 import keras
 import numpy as np
@@ -159,6 +160,22 @@ def test_interrupted_run_resumes_to_identical_weights(tmp_path):
     assert _resumable_run(str(tmp_path / "resumed"), interrupt_at=2) is None
     assert training.resume_epoch(str(tmp_path / "resumed")) == 2
     resumed = _resumable_run(str(tmp_path / "resumed"))
+    assert max(float(np.abs(a - b).max()) for a, b in zip(reference, resumed)) == 0.0
+
+
+def test_a_kill_while_a_backup_is_written_resumes_from_the_last_complete_one(tmp_path):
+    reference = _resumable_run(str(tmp_path / "uninterrupted"))
+    run_dir = str(tmp_path / "resumed")
+    assert _resumable_run(run_dir, interrupt_at=2) is None
+    backup = os.path.join(run_dir, "backup")
+    assert sorted(os.listdir(backup)) == ["epoch_2", "training_metadata.json"]
+    # what a kill leaves mid-write: the next epoch's folder half written, and one complete but not yet pointed to
+    os.makedirs(os.path.join(backup, "epoch_3.tmp"))
+    with open(os.path.join(backup, "epoch_3.tmp", "latest.weights.h5"), "wb") as f:
+        f.write(b"half a file")
+    shutil.copytree(os.path.join(backup, "epoch_2"), os.path.join(backup, "epoch_3"))
+    assert training.resume_epoch(run_dir) == 2
+    resumed = _resumable_run(run_dir)
     assert max(float(np.abs(a - b).max()) for a, b in zip(reference, resumed)) == 0.0
 
 

@@ -155,7 +155,7 @@ def _study(name, options, dataset, epochs, seeds, base_seed, settings, run_dir, 
 def _check_same_settings(seed_dir, config):
     """A finished run is reused only if it was trained with these very settings."""
     with open(os.path.join(seed_dir, CONFIG)) as f:
-        saved = RunConfig.from_dict(json.load(f)).to_dict()
+        saved = RunConfig.with_defaults(json.load(f))
     wanted = config.to_dict()
     if json.dumps(saved, sort_keys=True, default=list) != json.dumps(wanted, sort_keys=True, default=list):
         changed = sorted(k for k in wanted if saved.get(k) != wanted.get(k))

@@ -45,6 +45,15 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     @classmethod
+    def with_defaults(cls, values):
+        """`values` (a saved config.json) with every setting it lacks at its default: settings added since a run
+        was saved do not make it look different."""
+        defaults = {f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+                    for f in dataclasses.fields(cls)
+                    if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING}
+        return {**defaults, **values}
+
+    @classmethod
     def from_dict(cls, values):
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)

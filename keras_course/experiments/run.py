@@ -81,8 +81,7 @@ def _check_run_dir(run_dir, config, overwrite):
     if not os.path.exists(config_path):
         raise RunDirectoryError(f"--run-dir {run_dir!r} is not empty and holds no {CONFIG}. Choose an empty or new folder.")
     with open(config_path) as f:
-        saved = RunConfig.from_dict(json.load(f)).to_dict()  # settings added since then take their defaults
-    saved = json.loads(json.dumps(saved, default=_jsonable))
+        saved = json.loads(json.dumps(RunConfig.with_defaults(json.load(f)), default=_jsonable))
     if saved != json.loads(json.dumps(config.to_dict(), default=_jsonable)):
         changed = sorted(k for k in saved if saved.get(k) != config.to_dict().get(k))
         raise RunDirectoryError(

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import shutil
 
 import keras
 import numpy as np
@@ -55,21 +56,49 @@ class ExactBackupAndRestore(keras.callbacks.BackupAndRestore):
     other callbacks (early stopping's patience and best weights, the best checkpoint's score, the plateau
     schedule's counters and learning rate). The data order is restored by the pipeline's EpochClock.
 
+    Each backup is written whole into BACKUP_DIR/epoch_N/ (weights, optimizer, that state), renamed into place,
+    and only then does BACKUP_DIR/training_metadata.json point to it: a kill at any moment leaves the previous
+    backup complete and pointed to. (Keras's own writes its weights over the last ones and then the epoch
+    number, so a kill between the two resumes the wrong epoch from the right weights.)
+
     Place it last in the callback list, so it restores after the other callbacks have reset themselves.
     """
 
     def __init__(self, backup_dir, peers=(), **kwargs):
         super().__init__(backup_dir, delete_checkpoint=False, **kwargs)
         self.peers = [c for c in peers if c is not self]
-        self._state_path = os.path.join(backup_dir, STATE_FILE)
+        self._pointer = os.path.join(backup_dir, "training_metadata.json")
 
     def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        if os.path.exists(self._state_path):
-            self._restore_state()
+        if not os.path.exists(self._pointer):
+            return
+        with open(self._pointer) as f:
+            epoch = int(json.load(f)["epoch"])
+        folder = os.path.join(self.backup_dir, f"epoch_{epoch}")
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(os.path.join(folder, "latest.weights.h5"))
+        self.model._initial_epoch = epoch
+        self._restore_state(os.path.join(folder, STATE_FILE))
 
     def _save_model(self):
-        super()._save_model()
+        epoch = self._current_epoch
+        folder = os.path.join(self.backup_dir, f"epoch_{epoch}")
+        staging = folder + ".tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        os.makedirs(staging)
+        self.model.save_weights(os.path.join(staging, "latest.weights.h5"))
+        self._save_state(os.path.join(staging, STATE_FILE))
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(staging, folder)
+        with open(self._pointer + ".tmp", "w") as f:
+            json.dump({"epoch": epoch, "batch": 0}, f)
+        os.replace(self._pointer + ".tmp", self._pointer)  # the backup counts from here on
+        for name in os.listdir(self.backup_dir):
+            if name.startswith("epoch_") and name != f"epoch_{epoch}":
+                shutil.rmtree(os.path.join(self.backup_dir, name), ignore_errors=True)
+
+    def _save_state(self, path):
         arrays = {f"rng_{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(_rng_variables(self.model))}
         callbacks_state = {}
         for index, callback in enumerate(self._peers()):
@@ -81,12 +110,10 @@ class ExactBackupAndRestore(keras.callbacks.BackupAndRestore):
                     arrays[f"cb{index}_best_{j}"] = np.asarray(w)
         if _lr_variable(self.model) is not None:  # a plateau schedule may have lowered it
             callbacks_state["learning_rate"] = float(keras.ops.convert_to_numpy(_lr_variable(self.model)))
-        tmp = self._state_path + ".tmp.npz"
-        np.savez(tmp, callbacks=np.asarray(json.dumps(callbacks_state)), **arrays)
-        os.replace(tmp, self._state_path)  # atomic: a kill never leaves half a state file
+        np.savez(path, callbacks=np.asarray(json.dumps(callbacks_state)), **arrays)
 
-    def _restore_state(self):
-        with np.load(self._state_path) as saved:
+    def _restore_state(self, path):
+        with np.load(path) as saved:
             for i, v in enumerate(_rng_variables(self.model)):
                 if f"rng_{i}" in saved:
                     v.assign(saved[f"rng_{i}"])
