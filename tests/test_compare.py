@@ -35,6 +35,7 @@ def test_every_promised_file_is_written_with_numbers_in_range(study):
     markdown = open(os.path.join(run_dir, "compare.md")).read().splitlines()
     assert markdown[2].startswith("| model | parameters") and len(markdown) == 4 + len(rows)
     assert os.path.getsize(os.path.join(run_dir, "pareto.png")) > 30_000
+    assert os.path.getsize(os.path.join(run_dir, "curves.png")) > 30_000
     for label in ("mlp", "cnn4_bn_width-0.25"):
         for seed in (0, 1):
             assert os.path.exists(os.path.join(run_dir, label, f"seed{seed}", "metrics.json"))

@@ -81,7 +81,8 @@ def _inference_ms(model, x):
 
 def compare(model_names, dataset, *, run_dir, epochs=10, seeds=1, verbose=0, **settings):
     """Train every model in `model_names` (names, or "name:key=value;..." with builder options) on `dataset` under
-    one budget, `seeds` times each; write DIR/compare.csv, DIR/compare.md and DIR/pareto.png; return the rows
+    one budget, `seeds` times each; write DIR/compare.csv, DIR/compare.md, DIR/pareto.png and DIR/curves.png (every
+    model's learning curves on shared axes, the seeds' range shaded); return the rows
     (COLUMNS: parameters, forward FLOPs per image, training seconds per epoch (the first, which also traces the
     graph, left out when there are more), Keras inference milliseconds per image at batch 256, best validation
     accuracy, test accuracy mean and standard deviation over the seeds).
@@ -111,8 +112,11 @@ def compare(model_names, dataset, *, run_dir, epochs=10, seeds=1, verbose=0, **s
     finally:
         logger.setLevel(level)
     _write_tables(rows, run_dir, dataset, epochs)
-    viz.pareto_plot(rows, os.path.join(run_dir, "pareto.png"), epochs=epochs,
-                    title=f"{dataset}: {epochs} epoch{'s' if epochs > 1 else ''}, {seeds} seed{'s' if seeds > 1 else ''}")
+    budget = f"{dataset}: {epochs} epoch{'s' if epochs > 1 else ''}, {seeds} seed{'s' if seeds > 1 else ''}"
+    viz.pareto_plot(rows, os.path.join(run_dir, "pareto.png"), epochs=epochs, title=budget)
+    histories = {row["model"]: [viz.read_history(os.path.join(run_dir, row["model"], f"seed{base_seed + k}", "history.csv"))
+                                for k in range(seeds)] for row in rows}
+    viz.runs_curves(histories, os.path.join(run_dir, "curves.png"), title=f"Learning curves, {budget}")
     return rows
 
 

@@ -2,4 +2,5 @@
 
 from keras_course.viz.embedding import embedding_plot
 from keras_course.viz.plots import (confusion_matrix_plot, decision_boundary, grouped_bars, learning_curves, lr_find_plot,
-                                   pareto_front, pareto_plot, read_history, regression_fit)
+                                   pareto_front, pareto_plot, read_history, regression_fit,
+                                   runs_curves)

@@ -221,3 +221,34 @@ def pareto_plot(rows, path, *, epochs=1, title=""):
     axes[0].set_ylabel("test accuracy")
     fig.suptitle(title or "Accuracy against size and training time")
     return _save(fig, path)
+
+
+def runs_curves(histories, path, *, title="Runs side by side"):
+    """Several runs' validation loss and accuracy (dashed: training) on shared axes, one colour per run.
+    `histories`: {label: history dict (read_history)}; runs of several seeds under one label come as a list of
+    dicts and are drawn as their mean with a band from the lowest to the highest."""
+    metric = "accuracy"
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for index, (label, runs) in enumerate(histories.items()):
+        runs = runs if isinstance(runs, list) else [runs]
+        color = plt.get_cmap("tab10")(index % 10)
+        for ax, key in zip(axes, ("loss", metric)):
+            for prefix, style in (("val_", "-"), ("", "--")):
+                columns = [r[prefix + key] for r in runs if prefix + key in r]
+                if not columns:
+                    continue
+                length = min(len(c) for c in columns)
+                values = np.array([c[:length] for c in columns])
+                epochs = np.arange(1, length + 1)
+                ax.plot(epochs, values.mean(axis=0), style, color=color, marker="o", ms=3,
+                        label=f"{label} ({'validation' if prefix else 'training'})")
+                if len(runs) > 1 and prefix:
+                    ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=color, alpha=0.15)
+    for ax, key in zip(axes, ("loss", metric)):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=7, loc="lower right")
+    fig.suptitle(title)
+    return _save(fig, path)
