@@ -15,26 +15,14 @@ JSON: {"model": ..., "global_batch": ..., "settings": {NAME: {"replicas": ..., "
 import argparse
 import json
 import os
-import socket
-import statistics
 import subprocess
 import sys
-import time
 
 from bench import common
+from keras_course.training.distribute import local_tf_configs
 
 MODEL, SHAPE = "cnn4_bn", (28, 28, 1)
 SETTINGS = ("default", "default spe1", "mirrored", "multiworker")
-
-
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def _spawn(setting, batch, steps, rounds, env=None):
@@ -57,12 +45,9 @@ def run(quick=False, batch_size=128):
     result = {"model": MODEL, "global_batch": batch_size, "quick": quick, "machine": common.machine(), "settings": {}}
     for setting in ("default", "multiworker") if quick else SETTINGS:
         if setting == "multiworker":
-            cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
             threads = str(max(1, common.threads() // 2))
-            workers = [_spawn(setting, batch_size, steps, rounds,
-                              env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
-                                   "BENCH_THREADS": threads})
-                       for i in range(2)]
+            workers = [_spawn(setting, batch_size, steps, rounds, env={"TF_CONFIG": tf_config, "BENCH_THREADS": threads})
+                       for tf_config in local_tf_configs(2)]
             row = [_result(w) for w in workers][0]
         else:
             row = _result(_spawn(setting, batch_size, steps, rounds))
@@ -100,16 +85,10 @@ def _worker(setting, batch_size, steps, rounds):
                                steps_per_execution=training.DEFAULT_STEPS_PER_EXECUTION if setting == "default" else 1)
     data = bench_steps.synthetic_batches(SHAPE, 10, batch_size)
     with training.multiworker_fit_patch():
-        fit = bench_steps.make_fit(model, data, steps)
-        fit()
-        times = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            fit()
-            times.append(time.perf_counter() - start)
+        img_per_s = common.rate(bench_steps.make_fit(model, data, steps), steps * batch_size, repeats=rounds)
     print("RESULT " + json.dumps({"replicas": strategy.num_replicas_in_sync, "chief": training.is_chief(strategy),
                                   "threads": common.threads(), "tf_devices": len(tf.config.list_logical_devices("CPU")),
-                                  "img_per_s": round(steps * batch_size / statistics.median(times), 1)}), flush=True)
+                                  "img_per_s": round(img_per_s, 1)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ MultiWorkerMirroredStrategy, against one process; plus strategy, precision and s
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -37,16 +36,6 @@ def _metrics(run_dir):
         return json.load(f)
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 @pytest.fixture(scope="module")
 def single_process_run(tmp_path_factory):
     run_dir = str(tmp_path_factory.mktemp("single") / "run")
@@ -69,12 +58,9 @@ def test_two_local_workers_agree_and_only_the_chief_writes(single_process_run, t
     run_dir = str(tmp_path / "multiworker")
     scratch = tmp_path / "tmp"  # the system temporary folder, where the other worker keeps its own files
     scratch.mkdir()
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     workers = [_cli(["train", *TRAIN, "--strategy", "multiworker", "--run-dir", run_dir],
-                    env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
-                         "TMPDIR": str(scratch)},
-                    cwd=tmp_path)
-               for i in range(2)]
+                    env={"TF_CONFIG": tf_config, "TMPDIR": str(scratch)}, cwd=tmp_path)
+               for tf_config in training.distribute.local_tf_configs(2)]
     chief_out, other_out = (_finish(w) for w in workers)
     metrics = _metrics(run_dir)
     assert metrics["replicas"] == 2

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from keras_course import data, models, viz
 from keras_course.experiments.config import RunConfig
-from keras_course.experiments.run import CONFIG, METRICS, RunDirectoryError, train
+from keras_course.experiments.run import METRICS, RunDirectoryError, changed_settings, train
 
 COLUMNS = ("model", "params", "flops_per_image", "train_seconds_per_epoch", "inference_ms_per_image",
            "best_val_accuracy", "test_accuracy_mean", "test_accuracy_std", "seeds")
@@ -158,11 +158,8 @@ def _study(name, options, dataset, epochs, seeds, base_seed, settings, run_dir, 
 
 def _check_same_settings(seed_dir, config):
     """A finished run is reused only if it was trained with these very settings."""
-    with open(os.path.join(seed_dir, CONFIG)) as f:
-        saved = RunConfig.with_defaults(json.load(f))
-    wanted = config.to_dict()
-    if json.dumps(saved, sort_keys=True, default=list) != json.dumps(wanted, sort_keys=True, default=list):
-        changed = sorted(k for k in wanted if saved.get(k) != wanted.get(k))
+    changed = changed_settings(seed_dir, config)
+    if changed:
         raise RunDirectoryError(f"{seed_dir!r} holds a finished run with other settings ({', '.join(changed)}). "
                                 "Use a new --run-dir for a new comparison.")
 

@@ -66,6 +66,14 @@ def build_model(config, train, info):
     return model
 
 
+def changed_settings(run_dir, config):
+    """The names of the settings in which the run saved in `run_dir` differs from `config` (sorted; [] if none)."""
+    with open(os.path.join(run_dir, CONFIG)) as f:
+        saved = json.loads(json.dumps(RunConfig.with_defaults(json.load(f)), default=_jsonable))
+    wanted = json.loads(json.dumps(config.to_dict(), default=_jsonable))
+    return sorted(k for k in saved.keys() | wanted.keys() if saved.get(k) != wanted.get(k))
+
+
 def _check_run_dir(run_dir, config, overwrite):
     """Decide whether `run_dir` is new, resumable (same config) or finished; never clobber a different run."""
     if not os.path.exists(run_dir):
@@ -80,10 +88,8 @@ def _check_run_dir(run_dir, config, overwrite):
         return "new"
     if not os.path.exists(config_path):
         raise RunDirectoryError(f"--run-dir {run_dir!r} is not empty and holds no {CONFIG}. Choose an empty or new folder.")
-    with open(config_path) as f:
-        saved = json.loads(json.dumps(RunConfig.with_defaults(json.load(f)), default=_jsonable))
-    if saved != json.loads(json.dumps(config.to_dict(), default=_jsonable)):
-        changed = sorted(k for k in saved if saved.get(k) != config.to_dict().get(k))
+    changed = changed_settings(run_dir, config)
+    if changed:
         raise RunDirectoryError(
             f"--run-dir {run_dir!r} holds a run with other settings ({', '.join(changed)}). Use a new --run-dir, or "
             "--overwrite to start over."

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import os
+import socket
 import tempfile
 
 import keras
@@ -63,6 +64,18 @@ def read_tf_config():
                          f"Received: {raw!r}")
     return {"cluster": config["cluster"], "task_type": task_type, "task_index": index,
             "num_workers": len(workers) + len(config["cluster"].get("chief", []))}
+
+
+def local_tf_configs(n):
+    """TF_CONFIG values (JSON) for `n` worker processes on this machine, on free ports of 127.0.0.1: for trying
+    and testing "multiworker" without a cluster."""
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    cluster = {"worker": [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]}
+    for s in sockets:
+        s.close()
+    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}) for i in range(n)]
 
 
 def make_strategy(name="default"):
