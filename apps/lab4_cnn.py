@@ -2,7 +2,9 @@
 
 What it shows: convolutions share weights across the image, so a 0.27 M-parameter ResNet-20 (He et al. 2015) sees
 shapes wherever they are; residual connections let its 20 layers train from the first epoch. The run directory
-holds the learning curves, the confusion matrix and the saved model.
+holds the learning curves, the confusion matrix and the saved model; plots/ shows where the network goes wrong
+(the most-confused class pairs, the highest-loss test images) and what it looks at (its first-layer filters and
+Grad-CAM heat maps of test images).
 Result (Fashion-MNIST, 2-core CPU, full settings): stated in the README's lab table; the run prints its own figure.
 
 Run: python apps/lab4_cnn.py [--quick] [--out runs/labs]
@@ -43,11 +45,15 @@ def main(argv=None):
     run_dir = os.path.join(args.out, f"lab4_{MODEL}_{dataset}")
     metrics = experiments.train(config, run_dir, overwrite=True, verbose=0 if args.quick else 1)
 
+    ## Where it goes wrong and what it looks at
+    written, _ = experiments.plot_run(run_dir, "pairs,top_losses,filters,gradcam")
+
     ## Result
     seconds = metrics["train_seconds"]
     print(f"lab4: {MODEL} ({metrics['params']:,} parameters) on {dataset}: test accuracy "
           f"{metrics['test_accuracy']:.4f} after {metrics['epochs_run']} epochs, {seconds:.0f} s of training "
-          f"({seconds / metrics['epochs_run']:.0f} s/epoch); run directory: {run_dir}")
+          f"({seconds / metrics['epochs_run']:.0f} s/epoch); run directory: {run_dir}; pictures: "
+          f"{os.path.dirname(next(iter(written.values())))}")
     return {"test_accuracy": metrics["test_accuracy"], "train_seconds": float(seconds)}
 
 

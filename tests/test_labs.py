@@ -10,7 +10,9 @@ LABS = ["lab1_sine_regression", "lab2_binary_classification", "lab3_multiclass_c
 PLOTS = {"lab1_sine_regression": ["lab1_sine_fit.png"], "lab2_binary_classification": ["lab2_boundaries.png"],
          "lab3_multiclass_classification": ["lab3_spirals_boundaries.png"], "logic_gates": ["logic_gates.png"],
          "lab4_cnn": ["lab4_resnet20_fashion_mnist/learning_curves.png",
-                      "lab4_resnet20_fashion_mnist/confusion_matrix.png"]}
+                      "lab4_resnet20_fashion_mnist/confusion_matrix.png",
+                      *(f"lab4_resnet20_fashion_mnist/plots/{name}.png" for name in
+                        ("confused_pairs", "top_losses", "first_layer_filters", "grad_cam"))]}
 
 
 @pytest.mark.parametrize("lab", LABS)
@@ -18,7 +20,7 @@ def test_lab_smoke(lab, tmp_path):
     result = importlib.import_module(lab).main(["--quick", "--out", str(tmp_path)])
     assert result and all(isinstance(v, float) for v in result.values())
     for plot in PLOTS[lab]:
-        assert os.path.getsize(tmp_path / plot) > 10_000
+        assert os.path.getsize(tmp_path / plot) > 5_000  # an empty matplotlib canvas is 2-4 kB
 
 
 @pytest.mark.slow

@@ -41,6 +41,19 @@ def _parser():
     p.add_argument("--seeds", type=int, default=1, help="runs per model, seeds --seed, --seed + 1, ...")
     _add_train_arguments(p, model=False)
 
+    p = sub.add_parser("search", help="hyper-parameter search with keras-tuner around a run: trials table, "
+                       "best_config.json for `train --config`")
+    _add_train_arguments(p)
+    p.add_argument("--tuner", default="random", help="random, hyperband or bayesian (default random)")
+    p.add_argument("--max-trials", type=int, default=10, help="trials of random and Bayesian search (default 10)")
+    p.add_argument("--factor", type=int, default=3, help="Hyperband's reduction factor (default 3); its trials "
+                   "get up to --epochs epochs")
+    p.add_argument("--space", action="append", default=None, metavar="NAME=SPEC",
+                   help="a dimension of the search: lr=log:1e-4:1e-1, batch_size=64,128,256, width=int:1:4, "
+                   "augment=none,light, model=resnet20,resnet32 (default: lr, batch size, weight decay, augmentation, "
+                   "and the model's width and dropout where it has them)")
+    p.add_argument("--objective", default=None, help="validation metric to optimise (default val_accuracy)")
+
     p = sub.add_parser("pretrain", help="train a model and keep it in saved_models/NAME as a transfer-learning backbone")
     _add_train_arguments(p)
     p.add_argument("--name", required=True, help="folder name under --save-to; load it with weights='project:NAME'")
@@ -71,6 +84,15 @@ def _parser():
     p = sub.add_parser("evaluate", help="evaluate a finished run on its test split")
     p.add_argument("--run-dir", required=True)
 
+    p = sub.add_parser("plot", help="draw a finished run's pictures again: curves, confusion, confused pairs, "
+                       "highest-loss images, filters, feature maps, CAM, Grad-CAM, t-SNE")
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--what", default="all", help="all (default: every picture that applies to the run) or any of "
+                   "curves, confusion, pairs, top_losses, filters, feature_maps, cam, gradcam, tsne, comma-separated")
+    p.add_argument("--layer", default=None, help="layer whose feature maps to draw (default: the last conv maps)")
+    p.add_argument("--images", type=int, default=8, help="test images in the CAM and Grad-CAM figures (default 8)")
+    p.add_argument("--out", default=None, help="folder for the PNG files (default: RUN_DIR/plots)")
+
     p = sub.add_parser("export", help="export a finished run for serving (SavedModel, .keras, TFLite, ONNX) into "
                        "RUN_DIR/export/, each format checked against Keras")
     p.add_argument("--run-dir", required=True)
@@ -95,40 +117,52 @@ def _parser():
 
 
 def _add_train_arguments(p, model=True):
+    """The run settings. Each defaults to RunConfig's default, or to --config's value when one is given: argparse
+    leaves out what the command line does not set (SUPPRESS), so the two can be told apart."""
+    unset = argparse.SUPPRESS
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="start from the settings in a config.json (a run's, or a search's best_config.json); "
+                   "options given on the command line override them")
     if model:
-        p.add_argument("--model", required=True)
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--optimizer", default="adam")
-    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the optimizer's usual one)")
-    p.add_argument("--schedule", default="cosine")
-    p.add_argument("--warmup-epochs", type=int, default=0)
-    p.add_argument("--weight-decay", type=float, default=None)
-    p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--augment", default="none", help="policy (none, light, standard, strong) or steps 'flip,rotate:0.1'")
-    p.add_argument("--val-fraction", type=float, default=0.1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--patience", type=int, default=None, help="early stopping patience in epochs (off by default)")
-    p.add_argument("--limit", type=int, default=None, help="use at most N training and N test examples")
-    p.add_argument("--classes", default=None, help="keep only these class indices, e.g. 0,1,2,3,4 (relabelled 0..k-1)")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+        p.add_argument("--model", default=unset, help="registry name (required unless --config gives it)")
+    p.add_argument("--dataset", default=unset, help="dataset name (required unless --config gives it)")
+    p.add_argument("--epochs", type=int, default=unset, help="default 10")
+    p.add_argument("--batch-size", type=int, default=unset, help="default 128")
+    p.add_argument("--optimizer", default=unset, help="default adam")
+    p.add_argument("--lr", type=float, default=unset, help="peak learning rate (default: the optimizer's usual one)")
+    p.add_argument("--schedule", default=unset, help="default cosine")
+    p.add_argument("--warmup-epochs", type=int, default=unset, help="default 0")
+    p.add_argument("--weight-decay", type=float, default=unset)
+    p.add_argument("--label-smoothing", type=float, default=unset, help="default 0")
+    p.add_argument("--augment", default=unset, help="policy (none, light, standard, strong) or steps 'flip,rotate:0.1' "
+                   "(default none)")
+    p.add_argument("--val-fraction", type=float, default=unset, help="default 0.1")
+    p.add_argument("--seed", type=int, default=unset, help="default 0")
+    p.add_argument("--patience", type=int, default=unset, help="early stopping patience in epochs (off by default)")
+    p.add_argument("--limit", type=int, default=unset, help="use at most N training and N test examples")
+    p.add_argument("--classes", default=unset, help="keep only these class indices, e.g. 0,1,2,3,4 (relabelled 0..k-1)")
+    p.add_argument("--data-dir", default=unset)
+    p.add_argument("--option", action="append", default=unset, metavar="KEY=VALUE",
                    help="model option, JSON value, e.g. --option width=2 --option 'hidden=[128,64]'")
-    p.add_argument("--bn-momentum", type=float, default=None,
+    p.add_argument("--bn-momentum", type=float, default=unset,
                    help="BatchNorm moving-average momentum (default: the model's, 0.99); 0.9 for runs of 1-2 epochs")
-    p.add_argument("--jit", choices=("auto", "on", "off"), default="auto",
-                   help="XLA compilation: auto = on with a GPU, off on the CPU (where it is slower)")
-    p.add_argument("--deterministic", action="store_true", help="bit-for-bit repeatable TF ops (slower on GPU)")
-    p.add_argument("--precision", default="auto", help="auto (mixed_float16 with a GPU, float32 on the CPU), float32, "
-                   "mixed_float16 or mixed_bfloat16")
-    p.add_argument("--strategy", default="default", help="default (one device), mirrored (every local GPU, or every "
+    p.add_argument("--jit", choices=("auto", "on", "off"), default=unset,
+                   help="XLA compilation: auto (default) = on with a GPU, off on the CPU (where it is slower)")
+    p.add_argument("--deterministic", action="store_true", default=unset,
+                   help="bit-for-bit repeatable TF ops (slower on GPU)")
+    p.add_argument("--precision", default=unset, help="auto (default: mixed_float16 with a GPU, float32 on the CPU), "
+                   "float32, mixed_float16 or mixed_bfloat16")
+    p.add_argument("--strategy", default=unset, help="default (one device), mirrored (every local GPU, or every "
                    "logical CPU) or multiworker (the cluster in TF_CONFIG; run the same command on every worker)")
     p.add_argument("--cpu-devices", type=int, default=None, metavar="N",
                    help="split the CPU into N logical devices (with --strategy mirrored and no GPU: N replicas)")
     p.add_argument("--run-dir", default=None, help="default: runs/<model>_<dataset>")
     p.add_argument("--overwrite", action="store_true", help="delete what --run-dir holds and start over")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+# Command-line settings whose RunConfig field has another name or form.
+_RUN_FIELDS = {"jit": "jit_compile", "deterministic": "deterministic_ops", "option": "model_options"}
 
 
 # The demo's settings: LeNet-5 with batch norm, cosine schedule; measured in the README.
@@ -154,18 +188,52 @@ def _augment_arg(value):
 
 
 def _config_from_args(args, model=None):
+    """The RunConfig of a command line: --config's settings (if any), overridden by the options given."""
     from keras_course.experiments import RunConfig
 
-    return RunConfig(
-        model=model or args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
-        optimizer=args.optimizer, lr=args.lr, schedule=args.schedule, warmup_epochs=args.warmup_epochs,
-        weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, augment=_augment_arg(args.augment),
-        val_fraction=args.val_fraction, seed=args.seed, patience=args.patience, limit=args.limit,
-        classes=_classes_arg(args.classes),
-        data_dir=args.data_dir, model_options=_parse_options(args.option), bn_momentum=args.bn_momentum,
-        jit_compile={"auto": "auto", "on": True, "off": False}[args.jit], deterministic_ops=args.deterministic,
-        precision=args.precision, strategy=args.strategy,
-    )
+    given = {}
+    for dest in ("model", "dataset", "epochs", "batch_size", "optimizer", "lr", "schedule", "warmup_epochs",
+                 "weight_decay", "label_smoothing", "augment", "val_fraction", "seed", "patience", "limit", "classes",
+                 "data_dir", "option", "bn_momentum", "jit", "deterministic", "precision", "strategy"):
+        if hasattr(args, dest):
+            given[_RUN_FIELDS.get(dest, dest)] = _convert_run_argument(dest, getattr(args, dest))
+    settings = _read_config_file(args.config) if args.config else {}
+    if "model_options" in given and settings.get("model_options"):
+        given["model_options"] = {**settings["model_options"], **given["model_options"]}
+    settings.update(given)
+    if model:
+        settings["model"] = model
+    for name in ("model", "dataset"):
+        if name not in settings:
+            raise ValueError(f"--{name} is required (or --config FILE that sets it), e.g. --{name} "
+                             f"{'resnet20' if name == 'model' else 'fashion_mnist'}")
+    return RunConfig.from_dict(settings)
+
+
+def _convert_run_argument(dest, value):
+    if dest == "augment":
+        return _augment_arg(value)
+    if dest == "option":
+        return _parse_options(value)
+    if dest == "classes":
+        return _classes_arg(value)
+    if dest == "jit":
+        return {"auto": "auto", "on": True, "off": False}[value]
+    return value
+
+
+def _read_config_file(path):
+    try:
+        with open(path) as f:
+            settings = json.load(f)
+    except OSError as error:
+        raise ValueError(f"--config {path!r} cannot be read ({error.strerror}). Give a config.json file, e.g. "
+                         "runs/search/best_config.json") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--config {path!r} is not valid JSON ({error}).") from None
+    if not isinstance(settings, dict):
+        raise ValueError(f"--config {path!r} must hold a JSON object of run settings. Received: {type(settings).__name__}")
+    return settings
 
 
 def _classes_arg(text):
@@ -261,13 +329,28 @@ def _cmd_compare(args):
     config = _config_from_args(args, model="compare")
     settings = {k: v for k, v in config.to_dict().items() if k not in ("model", "dataset", "epochs", "model_options")}
     run_dir = args.run_dir or f"runs/compare_{config.dataset.replace(':', '_').replace('/', '_')}"
-    if _parse_options(args.option):
+    if getattr(args, "option", None):
         raise ValueError("compare takes builder options per model: --models name:key=value;key=value. Received: --option")
     rows = experiments.compare(args.models, config.dataset, run_dir=run_dir, epochs=config.epochs, seeds=args.seeds,
                                verbose=0 if args.quiet else 1, **settings)
     with open(os.path.join(run_dir, "compare.md")) as f:
         print(f.read(), end="")
     print(f"{len(rows)} models; table: {os.path.join(run_dir, 'compare.csv')}, plot: {os.path.join(run_dir, 'pareto.png')}")
+    return 0
+
+
+def _cmd_search(args):
+    from keras_course import experiments
+
+    config = _config_from_args(args)
+    run_dir = args.run_dir or f"runs/search_{config.model}_{config.dataset.replace(':', '_').replace('/', '_')}"
+    result = experiments.search(config, run_dir, space=args.space, tuner=args.tuner, max_trials=args.max_trials,
+                                factor=args.factor, objective=args.objective, overwrite=args.overwrite,
+                                verbose=0 if args.quiet else 1)
+    with open(os.path.join(run_dir, "trials.md")) as f:
+        print(f.read(), end="")
+    print(f"best {result.objective}: {result.best[result.objective]:.4f} (trial {result.best['trial']}); "
+          f"train it: keras-course train --config {result.best_config_path}")
     return 0
 
 
@@ -328,6 +411,18 @@ def _cmd_evaluate(args):
     return 0
 
 
+def _cmd_plot(args):
+    from keras_course import experiments
+
+    written, skipped = experiments.plot_run(args.run_dir, args.what, out_dir=args.out, layer=args.layer,
+                                            images=args.images)
+    for name, path in written.items():
+        print(f"{name:<13}{path}")
+    for name, reason in skipped.items():
+        print(f"{name:<13}skipped: {reason}")
+    return 0
+
+
 def _cmd_export(args):
     from keras_course import export, experiments
 
@@ -381,8 +476,8 @@ def _cmd_demo(args):
     return 0
 
 
-COMMANDS = {"models": _cmd_models, "datasets": _cmd_datasets, "train": _cmd_train, "lr-find": _cmd_lr_find, "compare": _cmd_compare, "pretrain": _cmd_pretrain, "transfer": _cmd_transfer,
-            "evaluate": _cmd_evaluate, "export": _cmd_export, "predict": _cmd_predict, "demo": _cmd_demo}
+COMMANDS = {"models": _cmd_models, "datasets": _cmd_datasets, "train": _cmd_train, "lr-find": _cmd_lr_find, "compare": _cmd_compare, "search": _cmd_search, "pretrain": _cmd_pretrain, "transfer": _cmd_transfer,
+            "evaluate": _cmd_evaluate, "plot": _cmd_plot, "export": _cmd_export, "predict": _cmd_predict, "demo": _cmd_demo}
 
 
 def main(argv=None):
@@ -390,6 +485,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     args.command_line = "keras-course " + shlex.join(argv)
     from keras_course.data import DatasetNotFoundError
+    from keras_course.experiments import SearchFailedError
     from keras_course.training import NaNLossError
 
     try:
@@ -397,6 +493,9 @@ def main(argv=None):
     except (ValueError, DatasetNotFoundError, NaNLossError) as error:
         print(f"keras-course {args.command}: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except (SearchFailedError, ImportError) as error:  # every trial failed; a missing optional package
+        print(f"keras-course {args.command}: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
-"""Plots, saved as PNG: learning curves, confusion matrices, decision boundaries, 1-D fits and feature embeddings."""
+"""Plots, saved as PNG: learning curves, confusion matrices and the mistakes behind them, decision boundaries, 1-D fits,
+feature embeddings, and what conv nets look at (filters, feature maps, CAM, Grad-CAM)."""
 
 from keras_course.viz.embedding import embedding_plot
 from keras_course.viz.plots import (confusion_matrix_plot, decision_boundary, grouped_bars, learning_curves, lr_find_plot,
                                    pareto_front, pareto_plot, read_history, regression_fit,
                                    runs_curves)
+from keras_course.viz.activations import (cam, feature_maps, feature_maps_plot, first_layer_filters, grad_cam,
+                                         heatmap_plot)
+from keras_course.viz.mistakes import confused_pairs, confused_pairs_plot, per_example_loss, top_losses, top_losses_plot
