@@ -4,23 +4,109 @@ import importlib
 import os
 
 import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+import _notebooks
 
 LABS = ["lab1_sine_regression", "lab2_binary_classification", "lab3_multiclass_classification", "logic_gates",
-        "lab4_cnn"]
+        "lab4_cnn", "conv_kernels", "optimizers", "init_and_activations", "x_vs_o", "early_stopping", "regularization",
+        "resnet_vs_plain"]
 PLOTS = {"lab1_sine_regression": ["lab1_sine_fit.png"], "lab2_binary_classification": ["lab2_boundaries.png"],
          "lab3_multiclass_classification": ["lab3_spirals_boundaries.png"], "logic_gates": ["logic_gates.png"],
          "lab4_cnn": ["lab4_resnet20_fashion_mnist/learning_curves.png",
                       "lab4_resnet20_fashion_mnist/confusion_matrix.png",
                       *(f"lab4_resnet20_fashion_mnist/plots/{name}.png" for name in
-                        ("confused_pairs", "top_losses", "first_layer_filters", "grad_cam"))]}
+                        ("confused_pairs", "top_losses", "first_layer_filters", "grad_cam"))],
+         "conv_kernels": ["conv_kernels.png"], "optimizers": ["optimizers_rosenbrock.png", "optimizers_spirals.png"],
+         "init_and_activations": ["init_and_activations.png"], "x_vs_o": ["x_vs_o.png"],
+         "early_stopping": ["early_stopping.png"], "regularization": ["regularization.png"],
+         "resnet_vs_plain": ["resnet_vs_plain.png"]}
 
 
 @pytest.mark.parametrize("lab", LABS)
-def test_lab_smoke(lab, tmp_path):
-    result = importlib.import_module(lab).main(["--quick", "--out", str(tmp_path)])
-    assert result and all(isinstance(v, float) for v in result.values())
+def test_lab_notebook_runs_quick(lab, tmp_path):
+    """Each lab's notebook (generated from the script) executes top to bottom with --quick and draws its plots."""
+    book = _notebooks.notebook(os.path.join(_notebooks.APPS, f"{lab}.py"))
+    parameters = next(cell for cell in book.cells if "parameters" in cell.metadata.get("tags", []))
+    parameters.source = f"argv = {['--quick', '--out', str(tmp_path)]!r}"
+    NotebookClient(book, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": os.path.dirname(book_path(lab))}}).execute()
     for plot in PLOTS[lab]:
         assert os.path.getsize(tmp_path / plot) > 5_000  # an empty matplotlib canvas is 2-4 kB
+    last = [cell for cell in book.cells if cell.cell_type == "code"][-1]
+    assert any(output.get("output_type") == "stream" and output.get("text", "").strip() for output in last.outputs)
+
+
+def test_lab5_notebook_stops_with_the_labs_message_when_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_COURSE_OFFLINE", "1")  # the kernel inherits it: no download attempts
+    book = _notebooks.notebook(os.path.join(_notebooks.APPS, "lab5_transfer_cats_dogs.py"))
+    parameters = next(cell for cell in book.cells if "parameters" in cell.metadata.get("tags", []))
+    parameters.source = f"argv = {['--quick', '--out', str(tmp_path), '--data-dir', str(tmp_path / 'empty')]!r}"
+    with pytest.raises(CellExecutionError, match="SystemExit"):
+        NotebookClient(book, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": os.path.dirname(book_path("lab5_transfer_cats_dogs"))}}).execute()
+    printed = "".join(o.get("text", "") for cell in book.cells if cell.cell_type == "code" for o in cell.get("outputs", []))
+    assert "transfer_fashion.py" in printed
+
+
+def book_path(lab):
+    return _notebooks.notebook_path(os.path.join(_notebooks.APPS, f"{lab}.py"))
+
+
+@pytest.mark.parametrize("script", _notebooks.lab_scripts(), ids=os.path.basename)
+def test_notebooks_are_generated_from_the_current_scripts(script):
+    with open(_notebooks.notebook_path(script)) as f:
+        assert f.read() == _notebooks.render(script), "run: python apps/_notebooks.py"
+
+
+def test_the_script_entry_point_runs(tmp_path):
+    result = importlib.import_module("logic_gates").main(["--quick", "--out", str(tmp_path)])
+    assert result and all(isinstance(v, float) for v in result.values())
+
+
+def test_conv_kernels_reproduces_the_worked_numbers(tmp_path):
+    result = importlib.import_module("conv_kernels").main(["--quick", "--out", str(tmp_path)])
+    assert result["worked_example"] == pytest.approx(94.2, abs=1e-9) and result["sharpen_patch"] == 256
+    assert result["max_diff_vs_tf"] < 1e-3
+
+
+@pytest.mark.slow
+def test_optimizers_lab_adaptive_methods_beat_sgd(tmp_path):
+    result = importlib.import_module("optimizers").main(["--out", str(tmp_path)])
+    assert all(result[f"loss_{name}"] < result["loss_sgd"] for name in ("adam", "nadam", "rmsprop"))
+    assert result["distance_adam"] < result["distance_sgd"]
+
+
+@pytest.mark.slow
+def test_init_lab_shows_vanishing_gradients_and_he_fixing_relu(tmp_path):
+    ratios = importlib.import_module("init_and_activations").main(["--out", str(tmp_path)])
+    assert ratios["ratio sigmoid, glorot"] < 1e-3 and 0.1 <= ratios["ratio relu, he"] <= 10
+
+
+@pytest.mark.slow
+def test_x_vs_o_hand_set_filters_classify(tmp_path):
+    scores = importlib.import_module("x_vs_o").main(["--out", str(tmp_path)])
+    assert min(scores.values()) >= 0.95
+
+
+@pytest.mark.slow
+def test_early_stopping_restores_the_best_epoch(tmp_path):
+    result = importlib.import_module("early_stopping").main(["--out", str(tmp_path)])
+    assert result["epochs_run"] < 150 and abs(result["saved_val_loss"] - result["best_val_loss"]) < 1e-4
+    assert result["saved_val_loss"] < result["last_val_loss"]
+
+
+@pytest.mark.slow
+def test_regularizers_narrow_the_gap(tmp_path):
+    gaps = importlib.import_module("regularization").main(["--out", str(tmp_path)])
+    assert all(gaps[f"gap {label}"] < gaps["gap none"] for label in ("L2 5e-4", "dropout 0.5", "augmentation"))
+
+
+@pytest.mark.slow
+def test_plain_networks_get_worse_with_depth_resnets_do_not(tmp_path):
+    loss = importlib.import_module("resnet_vs_plain").main(["--out", str(tmp_path)])
+    assert loss["loss plain-56"] > loss["loss plain-20"] and loss["loss ResNet-56"] < loss["loss plain-56"]
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from keras_course.models import mlp as mlp_module
 SMALL = {"stem": "small"}
 SMALL_INPUT = {
     "mlp": ((2,), {}), "lenet5": ((28, 28, 1), {}), "lenet5_bn": ((28, 28, 1), {}), "cnn4_bn": ((28, 28, 1), {}),
+    "simple_cnn": ((16, 16, 1), {}),
     **{f"resnet{d}": ((32, 32, 3), {}) for d in (20, 32, 44, 56, 110)},
     "densenet_bc_100": ((32, 32, 3), {}),
     "resnet18": ((28, 28, 1), SMALL), "preact_resnet18": ((32, 32, 3), SMALL), "vgg11_bn": ((28, 28, 1), SMALL),
@@ -230,3 +231,25 @@ def test_fused_batch_norm_matches_keras_batch_norm():
     flat = tf.reshape(x, (16, -1))
     dense_ours, dense_theirs = FusedBatchNormalization(), keras.layers.BatchNormalization()
     np.testing.assert_allclose(dense_ours(flat, training=True), dense_theirs(flat, training=True), atol=1e-5)
+
+
+def test_simple_cnn_takes_hand_set_kernels_and_can_freeze_them():
+    grids = [[[1, -1, -1], [-1, 1, -1], [-1, -1, 1]], [[-1, -1, 1], [-1, 1, -1], [1, -1, -1]]]
+    model = models.build("simple_cnn", input_shape=(16, 16, 2), num_classes=2, kernels=grids, train_kernels=False)
+    conv = model.get_layer("conv")
+    kernel = np.asarray(conv.kernel)
+    assert kernel.shape == (3, 3, 2, 2) and not conv.trainable
+    np.testing.assert_array_equal(kernel[:, :, 1, 0], np.array(grids[0]))  # the same grid on every channel
+    np.testing.assert_array_equal(kernel[:, :, 0, 1], np.array(grids[1]))
+    with pytest.raises(ValueError, match="square grids"):
+        models.build("simple_cnn", input_shape=(16, 16, 1), num_classes=2, kernels=[[1, 2, 3]])
+
+
+def test_resnet_without_shortcuts_is_the_plain_network():
+    residual = models.build("resnet20", input_shape=(32, 32, 3), num_classes=10)
+    plain = models.build("resnet20", input_shape=(32, 32, 3), num_classes=10, residual=False)
+    assert plain.count_params() == residual.count_params()  # option A shortcuts have no parameters
+    assert sum(isinstance(layer, keras.layers.Add) for layer in residual.layers) == 9
+    assert not any(isinstance(layer, keras.layers.Add) for layer in plain.layers)
+    with pytest.raises(ValueError, match="residual"):
+        models.build("preact_resnet18", input_shape=(32, 32, 3), num_classes=10, residual=False)

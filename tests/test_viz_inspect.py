@@ -169,3 +169,18 @@ def test_cli_plot_of_an_unfinished_run_says_so(tmp_path, capsys):
     (tmp_path / "r" / "config.json").write_text(json.dumps({"model": "mlp", "dataset": "digits"}))
     assert main(["plot", "--run-dir", str(tmp_path / "r")]) == 2
     assert "not a finished run" in capsys.readouterr().err
+
+
+def test_lesson_plots_are_drawn(tmp_path):
+    rng = np.random.default_rng(0)
+    assert _png_drawn(viz.image_grid([rng.normal(size=(20, 30)), rng.uniform(0, 255, (20, 30, 3))], ["a", "b"],
+                                     tmp_path / "grid.png", cols=2, signed=(0,)))
+    with pytest.raises(ValueError, match="one title per image"):
+        viz.image_grid([np.zeros((4, 4))], [], tmp_path / "no.png")
+    paths = {"a": np.cumsum(rng.normal(size=(30, 2)) * 0.1, axis=0), "b": np.cumsum(rng.normal(size=(30, 2)) * 0.1, 0)}
+    assert _png_drawn(viz.trajectories_plot(lambda x, y: x ** 2 + 3 * y ** 2, paths, tmp_path / "paths.png",
+                                            xlim=(-2, 2), ylim=(-2, 2), minimum=(0, 0)))
+    assert _png_drawn(viz.loss_curves_plot({"a": np.geomspace(1, 1e-3, 20), "b": np.linspace(1, 0.1, 20)},
+                                           tmp_path / "curves.png"))
+    rows = [{"activation_std": 0.5, "gradient_std": 10.0 ** -k} for k in range(6)]
+    assert _png_drawn(viz.layer_statistics_plot({"deep": rows, "flat": rows[::-1]}, tmp_path / "signals.png"))

@@ -208,6 +208,8 @@ def _fit_and_finish(config, run_dir, model, splits, info, verbose, strategy):
     metrics = evaluate_model(model, test_ds, info, run_dir, batch_size=max(256, config.batch_size))
     val_key = "val_accuracy" if "val_accuracy" in history else "val_loss"
     best_epoch = int(np.nanargmax(history[val_key]) if val_key == "val_accuracy" else np.nanargmin(history[val_key]))
+    if early is not None and early.best_epoch is not None and settings is None:
+        best_epoch = int(early.best_epoch)  # early stopping put back this epoch's weights (lowest val_loss)
     metrics.update(
         epochs_run=len(history["loss"]),
         best_epoch=best_epoch + 1,

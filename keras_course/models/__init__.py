@@ -4,7 +4,7 @@ from keras_course.models.registry import build, default_input_shape, describe, g
 from keras_course.models.details import count_params, depth, details, flops_per_image
 from keras_course.models.common import check_bn_momentum, head_options, set_batch_norm_momentum
 from keras_course.models.layers import Maxout
-from keras_course.models import cnn, lenet, mlp  # noqa: F401  (registers the builders)
+from keras_course.models import cnn, lenet, mlp, simple_cnn  # noqa: F401  (registers the builders)
 from keras_course.models import resnet  # noqa: F401,E402
 from keras_course.models import densenet, vgg  # noqa: F401,E402
 from keras_course.models import alexnet, googlenet  # noqa: F401,E402

@@ -29,27 +29,30 @@ def _projection(x, filters, stride, shortcut, use_bias, name):
     return _bn(f"{name}_0_bn")(x)
 
 
-def bottleneck_block(x, filters, *, stride=1, project=False, shortcut="conv", name):
+def bottleneck_block(x, filters, *, stride=1, project=False, shortcut="conv", residual=True, name):
     """keras's ResNet v1 block: 1x1 (stride) → 3x3 → 1x1 (4x filters), added to the shortcut, then ReLU."""
-    skip = _projection(x, 4 * filters, stride, shortcut, True, name) if project else x
+    skip = _projection(x, 4 * filters, stride, shortcut, True, name) if project and residual else x
     x = keras.layers.Conv2D(filters, 1, strides=stride, name=f"{name}_1_conv")(x)
     x = keras.layers.Activation("relu", name=f"{name}_1_relu")(_bn(f"{name}_1_bn")(x))
     x = keras.layers.Conv2D(filters, 3, padding="same", name=f"{name}_2_conv")(x)
     x = keras.layers.Activation("relu", name=f"{name}_2_relu")(_bn(f"{name}_2_bn")(x))
     x = keras.layers.Conv2D(4 * filters, 1, name=f"{name}_3_conv")(x)
     x = _bn(f"{name}_3_bn")(x)
-    x = keras.layers.Add(name=f"{name}_add")([skip, x])
+    if residual:
+        x = keras.layers.Add(name=f"{name}_add")([skip, x])
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
 
 
-def basic_block(x, filters, *, stride=1, project=False, shortcut="conv", name):
-    """Two 3x3 convs (the first strided) added to the shortcut, then ReLU (ResNet-18/34, CIFAR ResNets)."""
-    skip = _projection(x, filters, stride, shortcut, False, name) if project else x
+def basic_block(x, filters, *, stride=1, project=False, shortcut="conv", residual=True, name):
+    """Two 3x3 convs (the first strided) added to the shortcut, then ReLU (ResNet-18/34, CIFAR ResNets).
+    `residual=False` leaves the shortcut out: the "plain" network of He et al. (2015), Figure 6."""
+    skip = _projection(x, filters, stride, shortcut, False, name) if project and residual else x
     x = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_1_conv")(x)
     x = keras.layers.Activation("relu", name=f"{name}_1_relu")(_bn(f"{name}_1_bn")(x))
     x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_2_conv")(x)
     x = _bn(f"{name}_2_bn")(x)
-    x = keras.layers.Add(name=f"{name}_add")([skip, x])
+    if residual:
+        x = keras.layers.Add(name=f"{name}_add")([skip, x])
     return keras.layers.Activation("relu", name=f"{name}_out")(x)
 
 
@@ -124,7 +127,7 @@ def _stage_plan(stages, preact):
 def ResNet(*, name, stages, block, filters=(64, 128, 256, 512), preact=False, shortcut="conv", stem="imagenet",
            stem_filters=None, include_top=True, weights=None, input_tensor=None, input_shape=None, pooling=None,
            num_classes=1000, classes=None, classifier_activation="softmax", dropout=0.0, width=1.0,
-           normalization="none", default_size=224):
+           normalization="none", residual=True, default_size=224):
     """The general ResNet builder; every registered variant is a few values of these arguments.
 
     Args:
@@ -141,6 +144,8 @@ def ResNet(*, name, stages, block, filters=(64, 128, 256, 512), preact=False, sh
         dropout: float. Dropout before the classifier.
         width: float. Multiplier on every stage's filters.
         normalization: "none", "rescale" or {"mean", "variance"}: preprocessing inside the model.
+        residual: bool. False builds the same layers without shortcuts: the plain network He et al. compare
+            against (v1 blocks only).
         default_size: int. Input size when neither input_shape nor input_tensor is given.
 
     Returns:
@@ -152,6 +157,9 @@ def ResNet(*, name, stages, block, filters=(64, 128, 256, 512), preact=False, sh
     if block not in BLOCKS or shortcut not in SHORTCUTS:
         raise ValueError(f"{name}: block must be one of {BLOCKS} and shortcut one of {SHORTCUTS}. "
                          f"Received: block={block!r}, shortcut={shortcut!r}")
+    if not isinstance(residual, bool) or (preact and not residual):
+        raise ValueError(f"{name}: `residual` must be True or False, and False only for v1 (post-activation) blocks. "
+                         f"Received: residual={residual!r}")
     check_weights(weights, name=name, include_top=include_top, num_classes=num_classes)
     min_size = 32 if stem == "imagenet" else 2 ** (len(stages) - 1)
     inputs, x = common.image_input(input_shape, input_tensor, default_size=default_size, min_size=min_size,
@@ -171,8 +179,9 @@ def ResNet(*, name, stages, block, filters=(64, 128, 256, 512), preact=False, sh
             project = b == 0 and channels != out
         else:
             project = b == 0 and (stride != 1 or channels != out)
+        plain = {} if residual else {"residual": False}
         x = make_block(x, widths[s], stride=stride, project=project, shortcut=shortcut,
-                       name=f"conv{s + 2}_block{b + 1}")
+                       name=f"conv{s + 2}_block{b + 1}", **plain)
         channels = out
     if preact:
         x = keras.layers.Activation("relu", name="post_relu")(_bn("post_bn")(x))

@@ -7,6 +7,7 @@ from keras_course.training.compile import (DEFAULT_LR, DEFAULT_STEPS_PER_EXECUTI
 from keras_course.training.distribute import (STRATEGIES, is_chief, is_multiworker, make_strategy,
                                               multiworker_fit_patch, set_batch_norm_synchronized, split_cpu,
                                               worker_dir)
+from keras_course.training.diagnostics import layer_statistics
 from keras_course.training.layerwise import with_lr_multipliers
 from keras_course.training.precision import PRECISIONS, dtype_policy, resolve_precision
 from keras_course.training.schedules import SCHEDULES, OneCycle, make_schedule

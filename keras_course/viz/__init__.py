@@ -8,3 +8,6 @@ from keras_course.viz.plots import (confusion_matrix_plot, decision_boundary, gr
 from keras_course.viz.activations import (cam, feature_maps, feature_maps_plot, first_layer_filters, grad_cam,
                                          heatmap_plot)
 from keras_course.viz.mistakes import confused_pairs, confused_pairs_plot, per_example_loss, top_losses, top_losses_plot
+from keras_course.viz.images import image_grid
+from keras_course.viz.optimization import loss_curves_plot, trajectories_plot
+from keras_course.viz.signals import layer_statistics_plot
