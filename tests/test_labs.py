@@ -11,7 +11,7 @@ import _notebooks
 
 LABS = ["lab1_sine_regression", "lab2_binary_classification", "lab3_multiclass_classification", "logic_gates",
         "lab4_cnn", "conv_kernels", "optimizers", "init_and_activations", "x_vs_o", "early_stopping", "regularization",
-        "resnet_vs_plain"]
+        "resnet_vs_plain", "transfer_fashion"]
 PLOTS = {"lab1_sine_regression": ["lab1_sine_fit.png"], "lab2_binary_classification": ["lab2_boundaries.png"],
          "lab3_multiclass_classification": ["lab3_spirals_boundaries.png"], "logic_gates": ["logic_gates.png"],
          "lab4_cnn": ["lab4_resnet20_fashion_mnist/learning_curves.png",
@@ -21,7 +21,7 @@ PLOTS = {"lab1_sine_regression": ["lab1_sine_fit.png"], "lab2_binary_classificat
          "conv_kernels": ["conv_kernels.png"], "optimizers": ["optimizers_rosenbrock.png", "optimizers_spirals.png"],
          "init_and_activations": ["init_and_activations.png"], "x_vs_o": ["x_vs_o.png"],
          "early_stopping": ["early_stopping.png"], "regularization": ["regularization.png"],
-         "resnet_vs_plain": ["resnet_vs_plain.png"]}
+         "resnet_vs_plain": ["resnet_vs_plain.png"], "transfer_fashion": ["transfer_fashion/study.png"]}
 
 
 @pytest.mark.parametrize("lab", LABS)

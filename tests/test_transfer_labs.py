@@ -1,5 +1,5 @@
 """Lab T5 (cats vs dogs, with tensorflow-datasets' mock data and a weights file written here) and the offline
-transfer experiment's smoke run."""
+transfer experiment (its quick run is its notebook's, in test_labs.py)."""
 
 import importlib
 import os
@@ -44,12 +44,6 @@ def test_lab5_without_weights_says_so_in_one_line(mock_cats_vs_dogs, tmp_path, c
     assert lab.main(["--quick", "--out", str(tmp_path), "--data-dir", str(mock_cats_vs_dogs)]) is None
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5" in err
-
-
-def test_transfer_fashion_quick(tmp_path):
-    result = importlib.import_module("transfer_fashion").main(["--quick", "--out", str(tmp_path)])
-    assert result and all(0.0 <= v <= 1.0 for v in result.values()) and len(result) == 3
-    assert os.path.getsize(tmp_path / "transfer_fashion" / "study.png") > 10_000
 
 
 @pytest.mark.slow
