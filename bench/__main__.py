@@ -11,17 +11,18 @@ Benchmarks (each module's docstring gives its method and JSON schema):
   vs_keras_apps     our resnet50, vgg16, densenet121 against keras.applications: parameters, throughput ratio
   vs_torch          lenet5, cnn4_bn, resnet20, resnet18 (small stem) against the same networks in PyTorch
   scaling           cnn4_bn under each tf.distribute strategy (one replica, mirrored x2, two local workers)
+  conv_ceiling      each conv net's convolutions alone: the roofline and vs_torch figures they allow
 """
 
 import argparse
 import sys
 
-from bench import (batchnorm, common, demo, overheads, pipeline, roofline, scaling, time_to_accuracy, vs_keras_apps,
-                   vs_torch, zoo)
+from bench import (batchnorm, common, conv_ceiling, demo, overheads, pipeline, roofline, scaling, time_to_accuracy,
+                   vs_keras_apps, vs_torch, zoo)
 
 BENCHMARKS = {"demo": demo, "zoo": zoo, "roofline": roofline, "overheads": overheads, "pipeline": pipeline,
-              "time_to_accuracy": time_to_accuracy, "vs_keras_apps": vs_keras_apps, "batchnorm": batchnorm, "vs_torch": vs_torch,
-              "scaling": scaling}
+              "time_to_accuracy": time_to_accuracy, "vs_keras_apps": vs_keras_apps, "batchnorm": batchnorm,
+              "vs_torch": vs_torch, "scaling": scaling, "conv_ceiling": conv_ceiling}
 
 
 def main(argv=None):
@@ -31,7 +32,8 @@ def main(argv=None):
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON (zoo: rewritten after each model)")
     parser.add_argument("--epochs", type=int, help="zoo, time_to_accuracy: epochs (default: the benchmark's own)")
     parser.add_argument("--limit", type=int, help="zoo: examples drawn from the training set; 0 for all of it")
-    parser.add_argument("--models", help="zoo, roofline, vs_torch: comma-separated registry names or labels (default: all)")
+    parser.add_argument("--models", help="zoo, roofline, vs_torch, conv_ceiling: comma-separated registry names or "
+                        "labels (default: all)")
     parser.add_argument("--precision", default="float32", help="vs_torch: float32 or mixed_bfloat16 (both sides)")
     args = parser.parse_args(argv)
     only = None if args.models is None else [m.strip() for m in args.models.split(",")]
@@ -43,6 +45,8 @@ def main(argv=None):
         result = roofline.run(args.quick, only=only)
     elif args.name == "vs_torch":
         result = vs_torch.run(args.quick, only=only, precision=args.precision)
+    elif args.name == "conv_ceiling":
+        result = conv_ceiling.run(args.quick, only=only)
     elif args.name == "time_to_accuracy":
         result = time_to_accuracy.run(args.quick, epochs=args.epochs)
     else:

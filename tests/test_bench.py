@@ -156,3 +156,34 @@ def test_timed_fits_refuse_step_counts_keras_would_round_up():
         steps.make_fit(model, data, 12)
     steps.make_fit(model, data, 16)()
     assert int(model.optimizer.iterations.numpy()) == 32
+
+
+def test_conv_ceiling_times_the_same_convolutions_in_both_frameworks(tmp_path, capsys):
+    import torch
+
+    from bench import conv_ceiling, steps, torch_nets
+
+    for label, name, options, torch_name, shape, _ in conv_ceiling.MODELS:
+        found = conv_ceiling.keras_convolutions(steps.compiled(name, shape, options=options))
+        assert [first for *_, first in found] == [True] + [False] * (len(found) - 1), label
+        if torch_name:  # every Keras convolution has its twin's: same input and kernel shapes, in NCHW
+            twin = getattr(torch_nets, torch_name)(in_channels=shape[-1])
+            inputs = []
+            hooks = [m.register_forward_hook(lambda m, i, o: inputs.append((tuple(i[0].shape[1:]), tuple(m.weight.shape))))
+                     for m in twin.modules() if isinstance(m, torch.nn.Conv2d)]
+            twin(torch.zeros(1, shape[-1], *shape[:2]))
+            [hook.remove() for hook in hooks]
+            keras_side = [((k[2], s[0], s[1]), (k[3], k[2], k[0], k[1])) for s, k, *_ in found]
+            assert sorted(inputs) == sorted(keras_side), label
+    assert len(conv_ceiling.keras_convolutions(steps.compiled("resnet20", (32, 32, 3)))) == 19  # option A: no conv shortcuts
+
+    out = tmp_path / "ceiling.json"
+    assert main(["conv_ceiling", "--quick", "--models", "cnn4_bn", "--json", str(out)]) == 0
+    row = json.loads(out.read_text())["models"]["cnn4_bn"]
+    # the convolutions are most of a step but not all of it: BN, ReLU, pooling, the head and the optimizer remain
+    assert 0.3 < row["conv_share"] < 1 and row["pct_of_gemm"] < row["pct_ceiling"]
+    assert row["ratio_ceiling"] == pytest.approx(row["torch_step_ms"] / row["tf_conv_ms"], rel=0.01)
+    assert row["ratio"] < row["ratio_ceiling"] and "ceiling" in capsys.readouterr().out
+    ablation = json.loads(out.read_text())["cnn4_bn_ablation_ms"]
+    assert set(ablation) == {"full", "no_batch_norm", "no_relu", "no_batch_norm_no_relu"}
+    assert ablation["no_batch_norm_no_relu"] < ablation["full"]  # 4 BN + 4 ReLU layers cost measurable time
