@@ -8,9 +8,10 @@ training step in that framework, which gives two ceilings:
   (bench roofline) the model cannot exceed while TensorFlow's convolutions run at this speed;
 - `ratio_ceiling` = PyTorch's whole training step / TensorFlow's convolution seconds: the best Keras/PyTorch ratio
   (bench vs_torch) reachable if every other op in Keras took no time at all.
-A goal above its ceiling cannot be met with these convolution kernels on this machine. Where the rest of cnn4_bn's
-step goes: the same network without batch norm, without ReLU and without both, timed in alternation with it. The whole Keras step, the
+A goal above its ceiling cannot be met with these convolution kernels on this machine. The whole Keras step, the
 whole PyTorch step (NCHW and channels-last, the faster counts) and both convolution sums are timed in alternation.
+Where the rest of cnn4_bn's step goes: the same network without batch norm, without ReLU and without both, timed
+in alternation with it.
 Kernel and input gradients of independent layers may overlap on TensorFlow's two inter-op threads, which can only
 shorten the convolution sum, so the ceilings are if anything too high.
 PyTorch sides need the `bench` extra; without it only `pct_ceiling` is measured.
@@ -77,9 +78,8 @@ def tf_convolutions(convolutions, batch_size, steps_per_call):
     return lambda: run().numpy()
 
 
-def torch_convolutions(model, images, steps_per_call):
-    """fn() running the forward and backward passes of every nn.Conv2d of `model`, at the shapes a forward pass of
-    `images` gives them, `steps_per_call` times."""
+def torch_convolution_shapes(model, images):
+    """(nn.Conv2d, input shape, output shape) of every convolution a forward pass of `images` through `model` runs."""
     import torch
 
     shapes = []
@@ -89,8 +89,16 @@ def torch_convolutions(model, images, steps_per_call):
         model(images)
     for hook in hooks:
         hook.remove()
+    return shapes
+
+
+def torch_convolutions(model, images, steps_per_call):
+    """fn() running the forward and backward passes of every nn.Conv2d of `model`, at the shapes a forward pass of
+    `images` gives them, `steps_per_call` times."""
+    import torch
+
     work = []
-    for index, (conv, in_shape, out_shape) in enumerate(shapes):
+    for index, (conv, in_shape, out_shape) in enumerate(torch_convolution_shapes(model, images)):
         x = torch.randn(in_shape, requires_grad=index > 0)
         w = torch.randn(conv.weight.shape, requires_grad=True)
         work.append((x, w, torch.randn(out_shape), conv.stride, conv.padding))
@@ -142,7 +150,7 @@ def run(quick=False, batch_size=128, only=None):
     try:
         import torch
 
-        from bench import torch_nets, vs_torch
+        from bench import vs_torch
     except ImportError:
         torch = None
     common.pin_tensorflow_threads()
@@ -162,18 +170,8 @@ def run(quick=False, batch_size=128, only=None):
         sides = {"keras": steps.make_fit(model, data, n_steps),
                  "tf_conv": tf_convolutions(keras_convolutions(model), batch_size, n_steps)}
         if torch is not None and torch_name:
-            import numpy as np
-
-            x, y = next(iter(data))
-            images = torch.from_numpy(np.ascontiguousarray(np.transpose(x.numpy(), (0, 3, 1, 2))))
-            labels = torch.from_numpy(y.numpy().astype(np.int64))
-            torch.manual_seed(0)
-            twin = getattr(torch_nets, torch_name)(in_channels=shape[-1])
-            sides["torch_conv"] = torch_convolutions(twin, images, n_steps)
-            sides["torch_nchw"] = vs_torch.torch_trainer(twin, images, labels, n_steps)
-            other_twin = getattr(torch_nets, torch_name)(in_channels=shape[-1])
-            sides["torch_channels_last"] = vs_torch.torch_trainer(other_twin, images, labels, n_steps,
-                                                                  channels_last=True)
+            images, twin, torch_steps = vs_torch.torch_sides(torch_name, data, n_steps)
+            sides.update(torch_conv=torch_convolutions(twin, images, n_steps), **torch_steps)
         rates = common.alternate(sides, n_steps, rounds=1 if quick else 3)  # steps per second
         ms = {side: 1000 / rate for side, rate in rates.items()}
         step_gflop = 3 * models.flops_per_image(model) * batch_size / 1e9

@@ -65,6 +65,25 @@ def torch_trainer(model, images, labels, steps_per_call, *, channels_last=False,
     return train
 
 
+def torch_sides(torch_name, data, steps_per_call, *, bfloat16=False):
+    """(NCHW images, the NCHW twin, {"torch_nchw": fn, "torch_channels_last": fn}) for one synthetic batch of
+    `data`: the PyTorch twin `torch_name` trained in each layout, each side with its own freshly seeded twin."""
+    import torch
+
+    from bench import torch_nets
+
+    x, y = next(iter(data))
+    images = torch.from_numpy(np.ascontiguousarray(np.transpose(x.numpy(), (0, 3, 1, 2))))
+    labels = torch.from_numpy(y.numpy().astype(np.int64))
+    torch.manual_seed(0)
+    twin = getattr(torch_nets, torch_name)(in_channels=images.shape[1])
+    channels_last = getattr(torch_nets, torch_name)(in_channels=images.shape[1])
+    return images, twin, {
+        "torch_nchw": torch_trainer(twin, images, labels, steps_per_call, bfloat16=bfloat16),
+        "torch_channels_last": torch_trainer(channels_last, images, labels, steps_per_call, channels_last=True,
+                                             bfloat16=bfloat16)}
+
+
 def run(quick=False, batch_size=128, only=None, precision="float32"):
     try:
         import torch
@@ -94,16 +113,8 @@ def run(quick=False, batch_size=128, only=None, precision="float32"):
         steps.compiled(ours, shape, optimizer="momentum",
                        steps_per_execution=min(training.DEFAULT_STEPS_PER_EXECUTION, n_steps))
         data = steps.synthetic_batches(shape, 10, batch_size)
-        x, y = next(iter(data))
-        images = torch.from_numpy(np.ascontiguousarray(np.transpose(x.numpy(), (0, 3, 1, 2))))
-        labels = torch.from_numpy(y.numpy().astype(np.int64))
-        torch.manual_seed(0)
-        theirs = getattr(torch_nets, torch_name)(in_channels=shape[-1])
-        channels_last = getattr(torch_nets, torch_name)(in_channels=shape[-1])
-        sides = {"keras": steps.make_fit(ours, data, n_steps),
-                 "torch_nchw": torch_trainer(theirs, images, labels, n_steps, bfloat16=bfloat16),
-                 "torch_channels_last": torch_trainer(channels_last, images, labels, n_steps, channels_last=True,
-                                                      bfloat16=bfloat16)}
+        _, theirs, sides = torch_sides(torch_name, data, n_steps, bfloat16=bfloat16)
+        sides = {"keras": steps.make_fit(ours, data, n_steps), **sides}
         rates = common.alternate(sides, n_steps * batch_size, rounds=1 if quick else 3)
         best_torch = max(rates["torch_nchw"], rates["torch_channels_last"])
         result["models"][label] = {

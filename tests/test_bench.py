@@ -168,14 +168,12 @@ def test_conv_ceiling_times_the_same_convolutions_in_both_frameworks(tmp_path, c
         assert [first for *_, first in found] == [True] + [False] * (len(found) - 1), label
         if torch_name:  # every Keras convolution has its twin's: same input and kernel shapes, in NCHW
             twin = getattr(torch_nets, torch_name)(in_channels=shape[-1])
-            inputs = []
-            hooks = [m.register_forward_hook(lambda m, i, o: inputs.append((tuple(i[0].shape[1:]), tuple(m.weight.shape))))
-                     for m in twin.modules() if isinstance(m, torch.nn.Conv2d)]
-            twin(torch.zeros(1, shape[-1], *shape[:2]))
-            [hook.remove() for hook in hooks]
+            inputs = [(tuple(in_shape[1:]), tuple(conv.weight.shape)) for conv, in_shape, _ in
+                      conv_ceiling.torch_convolution_shapes(twin, torch.zeros(1, shape[-1], *shape[:2]))]
             keras_side = [((k[2], s[0], s[1]), (k[3], k[2], k[0], k[1])) for s, k, *_ in found]
             assert sorted(inputs) == sorted(keras_side), label
-    assert len(conv_ceiling.keras_convolutions(steps.compiled("resnet20", (32, 32, 3)))) == 19  # option A: no conv shortcuts
+    resnet20 = steps.compiled("resnet20", (32, 32, 3))
+    assert len(conv_ceiling.keras_convolutions(resnet20)) == 19  # option A shortcuts have no convolutions
 
     out = tmp_path / "ceiling.json"
     assert main(["conv_ceiling", "--quick", "--models", "cnn4_bn", "--json", str(out)]) == 0
