@@ -8,16 +8,23 @@ training step in that framework, which gives two ceilings:
   (bench roofline) the model cannot exceed while TensorFlow's convolutions run at this speed;
 - `ratio_ceiling` = PyTorch's whole training step / TensorFlow's convolution seconds: the best Keras/PyTorch ratio
   (bench vs_torch) reachable if every other op in Keras took no time at all.
-A goal above its ceiling cannot be met with these convolution kernels on this machine. The whole Keras step, the
+A goal above its ceiling cannot be met with these convolution kernels on this machine.
+Batch norm, the next cost, is bound by memory rather than arithmetic: in training it must read a layer's input
+for the statistics, read it again and write the output to normalise, read the output gradient and the input for
+the two per-channel sums of the backward pass, and read both again and write the input gradient: at least
+BATCH_NORM_PASSES passes over the layer's activations, however well written (ReLU fused in, nothing else counted).
+At the machine's measured memory bandwidth (bench roofline's memory_gbs) that gives `bn_floor_ms`, and
+`pct_ceiling_bn`, `ratio_ceiling_bn`: the ceilings when the convolutions and that much batch-norm traffic cost time. The whole Keras step, the
 whole PyTorch step (NCHW and channels-last, the faster counts) and both convolution sums are timed in alternation.
 Where the rest of cnn4_bn's step goes: the same network without batch norm, without ReLU and without both, timed
 in alternation with it.
 Kernel and input gradients of independent layers may overlap on TensorFlow's two inter-op threads, which can only
 shorten the convolution sum, so the ceilings are if anything too high.
 PyTorch sides need the `bench` extra; without it only `pct_ceiling` is measured.
-JSON: {"gemm_gflops": ..., "batch_size": ..., "models": {NAME: {"keras_step_ms": ..., "tf_conv_ms": ...,
-       "conv_share": ..., "pct_of_gemm": ..., "pct_ceiling": ..., "torch_step_ms": ..., "torch_conv_ms": ...,
-       "ratio": ..., "ratio_ceiling": ...}}, "cnn4_bn_ablation_ms": {"full": ..., "no_batch_norm": ..., "no_relu": ...,
+JSON: {"gemm_gflops": ..., "memory_gbs": ..., "batch_size": ..., "models": {NAME: {"keras_step_ms": ...,
+       "tf_conv_ms": ..., "conv_share": ..., "pct_of_gemm": ..., "pct_ceiling": ..., "bn_floor_ms": ...,
+       "pct_ceiling_bn": ..., "torch_step_ms": ..., "torch_conv_ms": ..., "ratio": ..., "ratio_ceiling": ...,
+       "ratio_ceiling_bn": ...}}, "cnn4_bn_ablation_ms": {"full": ..., "no_batch_norm": ..., "no_relu": ...,
        "no_batch_norm_no_relu": ...}, "machine": {...}, "peak_rss_mb": ...}
 """
 
@@ -30,6 +37,25 @@ MODELS = [
     ("vgg11_bn small", "vgg11_bn", {"stem": "small"}, None, (32, 32, 3), 8),
     ("resnet18 small", "resnet18", {"stem": "small", "normalization": "rescale"}, "resnet18_small", (32, 32, 3), 8),
 ]
+
+
+# forward: statistics (read x), normalise (read x, write y); backward: per-channel sums (read dy, x), input
+# gradient (read dy, x, write dx)
+BATCH_NORM_PASSES = 8
+
+
+def batch_norm_bytes(model, batch_size):
+    """Bytes a training step's batch norms must move at least: BATCH_NORM_PASSES passes over every batch-norm
+    layer's activations (nested models too) at `batch_size`, in the layer's compute dtype."""
+    import keras
+    import numpy as np
+
+    total = 0
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            itemsize = np.dtype(keras.backend.standardize_dtype(layer.compute_dtype)).itemsize
+            total += batch_size * int(np.prod(layer.input.shape[1:])) * itemsize * BATCH_NORM_PASSES
+    return total
 
 
 def keras_convolutions(model):
@@ -157,7 +183,8 @@ def run(quick=False, batch_size=128, only=None):
     if torch is not None:
         vs_torch.pin_torch_threads()
     gemm = roofline.gemm_gflops(n=1024 if quick else 2048)
-    result = {"gemm_gflops": round(gemm, 1), "batch_size": batch_size, "quick": quick, "machine": common.machine(),
+    bandwidth = roofline.memory_gbs(megabytes=128 if quick else 256)
+    result = {"gemm_gflops": round(gemm, 1), "memory_gbs": round(bandwidth, 1), "batch_size": batch_size, "quick": quick, "machine": common.machine(),
               "torch": torch.__version__ if torch is not None else None, "models": {}}
     for label, name, options, torch_name, shape, n_steps in MODELS:
         if (only and label not in only and name not in only) or (quick and not only and label != "cnn4_bn"):
@@ -179,11 +206,15 @@ def run(quick=False, batch_size=128, only=None):
                "conv_share": round(ms["tf_conv"] / ms["keras"], 3),
                "pct_of_gemm": round(100 * step_gflop / (ms["keras"] / 1000) / gemm, 1),
                "pct_ceiling": round(100 * step_gflop / (ms["tf_conv"] / 1000) / gemm, 1), "input_shape": list(shape)}
+        bn_floor = batch_norm_bytes(model, batch_size) / bandwidth / 1e6  # ms
+        row.update({"bn_mb": round(batch_norm_bytes(model, batch_size) / 1e6, 1), "bn_floor_ms": round(bn_floor, 2),
+                    "pct_ceiling_bn": round(100 * step_gflop / ((ms["tf_conv"] + bn_floor) / 1000) / gemm, 1)})
         if "torch_conv" in ms:
             torch_step = min(ms["torch_nchw"], ms["torch_channels_last"])
             row.update({"torch_step_ms": round(torch_step, 2), "torch_conv_ms": round(ms["torch_conv"], 2),
                         "ratio": round(torch_step / ms["keras"], 3),
-                        "ratio_ceiling": round(torch_step / ms["tf_conv"], 3)})
+                        "ratio_ceiling": round(torch_step / ms["tf_conv"], 3),
+                        "ratio_ceiling_bn": round(torch_step / (ms["tf_conv"] + bn_floor), 3)})
         result["models"][label] = row
     if "cnn4_bn" in result["models"]:
         result["cnn4_bn_ablation_ms"] = ablation(batch_size, 8 if quick else 32, rounds=1 if quick else 3)
@@ -201,5 +232,11 @@ def show(result):
                       f"{row['ratio_ceiling']:>8.2f}" if "ratio" in row else f"{'-':>8} {'-':>10} {'-':>6} {'-':>8}")
         print(f"{label:<16} {row['keras_step_ms']:>8.1f} {row['tf_conv_ms']:>8.1f} {row['conv_share']:>6.0%} "
               f"{row['pct_of_gemm']:>6.1f}% {row['pct_ceiling']:>7.1f}% {torch_part}")
+    print(f"\nadding batch norm's memory floor ({BATCH_NORM_PASSES} passes over its activations at "
+          f"{result['memory_gbs']:.1f} GB/s)")
+    print(f"{'model':<16} {'BN MB':>7} {'BN floor':>8} {'% GEMM ceiling':>14} {'ratio ceiling':>13}")
+    for label, row in result["models"].items():
+        ratio = f"{row['ratio_ceiling_bn']:>13.2f}" if "ratio_ceiling_bn" in row else f"{'-':>13}"
+        print(f"{label:<16} {row['bn_mb']:>7.1f} {row['bn_floor_ms']:>8.2f} {row['pct_ceiling_bn']:>13.1f}% {ratio}")
     if "cnn4_bn_ablation_ms" in result:
         print("cnn4_bn ms per step: " + ", ".join(f"{k} {v:.1f}" for k, v in result["cnn4_bn_ablation_ms"].items()))

@@ -43,6 +43,35 @@ def gemm_gflops(n=2048, products=8, repeats=5, dtype="float32"):
     return 2 * n ** 3 * products / best / 1e9
 
 
+def memory_gbs(megabytes=256, repeats=5, threads=None):
+    """GB/s of main memory: bytes read plus bytes written by a copy between two arrays far larger than the caches,
+    split across `threads` (default: the benchmark's thread count), both arrays touched beforehand (no page faults)."""
+    import threading
+
+    import numpy as np
+
+    threads = threads or common.threads()
+    source = np.ones(megabytes * 2 ** 18, np.float32)
+    target = np.zeros_like(source)
+    bounds = np.linspace(0, source.size, threads + 1).astype(int)
+    parts = [(target[lo:hi], source[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+    def copy():  # numpy releases the GIL for a large copy, so the threads run at once
+        workers = [threading.Thread(target=np.copyto, args=part) for part in parts]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
+    copy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        copy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * source.nbytes / best / 1e9
+
+
 def run(quick=False, batch_size=128, only=None):
     from keras_course import models, training
 

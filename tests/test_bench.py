@@ -162,6 +162,7 @@ def test_conv_ceiling_times_the_same_convolutions_in_both_frameworks(tmp_path, c
     import torch
 
     from bench import conv_ceiling, steps, torch_nets
+    from keras_course import models, training
 
     for label, name, options, torch_name, shape, _ in conv_ceiling.MODELS:
         found = conv_ceiling.keras_convolutions(steps.compiled(name, shape, options=options))
@@ -174,6 +175,15 @@ def test_conv_ceiling_times_the_same_convolutions_in_both_frameworks(tmp_path, c
             assert sorted(inputs) == sorted(keras_side), label
     resnet20 = steps.compiled("resnet20", (32, 32, 3))
     assert len(conv_ceiling.keras_convolutions(resnet20)) == 19  # option A shortcuts have no convolutions
+    # batch norm's floor: 8 passes over each BN layer's float32 activations (19 in resnet20, one per convolution)
+    activations = 28 * 28 * 32 + 14 * 14 * 64 + 7 * 7 * 128 + 3 * 3 * 256
+    cnn4_bn = steps.compiled("cnn4_bn", (28, 28, 1))
+    assert conv_ceiling.batch_norm_bytes(cnn4_bn, 128) == 128 * activations * 4 * 8
+    resnet_activations = 32 * 32 * 16 * 7 + 16 * 16 * 32 * 6 + 8 * 8 * 64 * 6
+    assert conv_ceiling.batch_norm_bytes(resnet20, 2) == 2 * resnet_activations * 4 * 8
+    with training.dtype_policy("mixed_bfloat16"):
+        half = models.build("cnn4_bn", input_shape=(28, 28, 1), num_classes=10)
+    assert conv_ceiling.batch_norm_bytes(half, 128) == 128 * activations * 2 * 8
 
     out = tmp_path / "ceiling.json"
     assert main(["conv_ceiling", "--quick", "--models", "cnn4_bn", "--json", str(out)]) == 0
@@ -182,6 +192,9 @@ def test_conv_ceiling_times_the_same_convolutions_in_both_frameworks(tmp_path, c
     assert 0.3 < row["conv_share"] < 1 and row["pct_of_gemm"] < row["pct_ceiling"]
     assert row["ratio_ceiling"] == pytest.approx(row["torch_step_ms"] / row["tf_conv_ms"], rel=0.01)
     assert row["ratio"] < row["ratio_ceiling"] and "ceiling" in capsys.readouterr().out
+    bandwidth = json.loads(out.read_text())["memory_gbs"]
+    assert row["bn_floor_ms"] == pytest.approx(row["bn_mb"] / bandwidth, rel=0.01)
+    assert row["pct_ceiling_bn"] < row["pct_ceiling"] and row["ratio_ceiling_bn"] < row["ratio_ceiling"]
     ablation = json.loads(out.read_text())["cnn4_bn_ablation_ms"]
     assert set(ablation) == {"full", "no_batch_norm", "no_relu", "no_batch_norm_no_relu"}
     assert ablation["no_batch_norm_no_relu"] < ablation["full"]  # 4 BN + 4 ReLU layers cost measurable time
