@@ -9,23 +9,25 @@ training step in that framework, which gives two ceilings:
 - `ratio_ceiling` = PyTorch's whole training step / TensorFlow's convolution seconds: the best Keras/PyTorch ratio
   (bench vs_torch) reachable if every other op in Keras took no time at all.
 A goal above its ceiling cannot be met with these convolution kernels on this machine.
-Batch norm, the next cost, is bound by memory rather than arithmetic: in training it must read a layer's input
-for the statistics, read it again and write the output to normalise, read the output gradient and the input for
-the two per-channel sums of the backward pass, and read both again and write the input gradient: at least
-BATCH_NORM_PASSES passes over the layer's activations, however well written (ReLU fused in, nothing else counted).
-At the machine's measured memory bandwidth (bench roofline's memory_gbs) that gives `bn_floor_ms`, and
-`pct_ceiling_bn`, `ratio_ceiling_bn`: the ceilings when the convolutions and that much batch-norm traffic cost time. The whole Keras step, the
-whole PyTorch step (NCHW and channels-last, the faster counts) and both convolution sums are timed in alternation.
+Batch norm, the next cost, is bound by memory rather than arithmetic: in training it reads a layer's input for the
+statistics, reads it again and writes the output to normalise, reads the output gradient and the input for the
+two per-channel sums of the backward pass, and reads both again and writes the input gradient: BATCH_NORM_PASSES
+passes over the layer's activations (ReLU fused in, nothing else counted). At the machine's measured main-memory
+bandwidth (bench roofline's memory_gbs) that takes `bn_floor_ms`, which gives `pct_ceiling_bn` and
+`ratio_ceiling_bn`: the ceilings when the convolutions and batch norm at memory speed cost time. It is an estimate,
+not a bound: a layer's activations can partly stay in the CPU's last-level cache, as they do when TensorFlow's
+batch norms run alone in a loop (`tf_bn_alone_ms`, timed in alternation too); cnn4_bn's ablation below measures
+what they cost inside the training step.
 Where the rest of cnn4_bn's step goes: the same network without batch norm, without ReLU and without both, timed
 in alternation with it.
 Kernel and input gradients of independent layers may overlap on TensorFlow's two inter-op threads, which can only
 shorten the convolution sum, so the ceilings are if anything too high.
 PyTorch sides need the `bench` extra; without it only `pct_ceiling` is measured.
 JSON: {"gemm_gflops": ..., "memory_gbs": ..., "batch_size": ..., "models": {NAME: {"keras_step_ms": ...,
-       "tf_conv_ms": ..., "conv_share": ..., "pct_of_gemm": ..., "pct_ceiling": ..., "bn_floor_ms": ...,
-       "pct_ceiling_bn": ..., "torch_step_ms": ..., "torch_conv_ms": ..., "ratio": ..., "ratio_ceiling": ...,
-       "ratio_ceiling_bn": ...}}, "cnn4_bn_ablation_ms": {"full": ..., "no_batch_norm": ..., "no_relu": ...,
-       "no_batch_norm_no_relu": ...}, "machine": {...}, "peak_rss_mb": ...}
+       "tf_conv_ms": ..., "conv_share": ..., "pct_of_gemm": ..., "pct_ceiling": ..., "bn_mb": ..., "bn_floor_ms": ...,
+       "tf_bn_alone_ms": ..., "pct_ceiling_bn": ..., "torch_step_ms": ..., "torch_conv_ms": ..., "ratio": ...,
+       "ratio_ceiling": ..., "ratio_ceiling_bn": ...}}, "cnn4_bn_ablation_ms": {"full": ..., "no_batch_norm": ...,
+       "no_relu": ..., "no_batch_norm_no_relu": ...}, "machine": {...}, "peak_rss_mb": ...}
 """
 
 from bench import common, roofline, steps
@@ -44,18 +46,50 @@ MODELS = [
 BATCH_NORM_PASSES = 8
 
 
+def batch_norm_layers(model):
+    """Every batch-norm layer of `model`, nested models too."""
+    import keras
+
+    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+            if isinstance(layer, keras.layers.BatchNormalization)]
+
+
 def batch_norm_bytes(model, batch_size):
-    """Bytes a training step's batch norms must move at least: BATCH_NORM_PASSES passes over every batch-norm
-    layer's activations (nested models too) at `batch_size`, in the layer's compute dtype."""
+    """Bytes a training step's batch norms move: BATCH_NORM_PASSES passes over every batch-norm layer's
+    activations at `batch_size`, in the layer's compute dtype."""
     import keras
     import numpy as np
 
-    total = 0
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            itemsize = np.dtype(keras.backend.standardize_dtype(layer.compute_dtype)).itemsize
-            total += batch_size * int(np.prod(layer.input.shape[1:])) * itemsize * BATCH_NORM_PASSES
-    return total
+    return sum(batch_size * int(np.prod(layer.input.shape[1:])) * BATCH_NORM_PASSES
+               * np.dtype(keras.backend.standardize_dtype(layer.compute_dtype)).itemsize
+               for layer in batch_norm_layers(model))
+
+
+def tf_batch_norms(shapes, batch_size, steps_per_call):
+    """fn() running the training-mode forward and backward passes of TensorFlow's fused batch norm (the kernel
+    FusedBatchNormalization runs) at each of `shapes`, `steps_per_call` times in one tf.function, as
+    tf_convolutions does for the convolutions."""
+    import tensorflow as tf
+
+    tensors = [(tf.random.normal((batch_size, *shape)), tf.random.normal((batch_size, *shape)), tf.ones(shape[-1]),
+                tf.zeros(shape[-1])) for shape in shapes]
+
+    @tf.function
+    def run():
+        total = tf.constant(0.0)
+        for _ in tf.range(steps_per_call):
+            kept = []
+            for x, dy, gamma, beta in tensors:
+                gamma = gamma + 1e-30 * total  # each step depends on the last: nothing is hoisted out of the loop
+                with tf.GradientTape() as tape:
+                    tape.watch([x, gamma, beta])
+                    y, _, _ = tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, epsilon=1e-3, is_training=True)
+                grads = tape.gradient(y, [x, gamma, beta], output_gradients=dy)
+                kept += [tf.reshape(t, [-1])[0] for t in (y, *grads)]
+            total += tf.reduce_sum(tf.stack(kept))
+        return total
+
+    return lambda: run().numpy()
 
 
 def keras_convolutions(model):
@@ -184,8 +218,9 @@ def run(quick=False, batch_size=128, only=None):
         vs_torch.pin_torch_threads()
     gemm = roofline.gemm_gflops(n=1024 if quick else 2048)
     bandwidth = roofline.memory_gbs(megabytes=128 if quick else 256)
-    result = {"gemm_gflops": round(gemm, 1), "memory_gbs": round(bandwidth, 1), "batch_size": batch_size, "quick": quick, "machine": common.machine(),
-              "torch": torch.__version__ if torch is not None else None, "models": {}}
+    result = {"gemm_gflops": round(gemm, 1), "memory_gbs": round(bandwidth, 1), "batch_size": batch_size,
+              "quick": quick, "machine": common.machine(), "torch": torch.__version__ if torch is not None else None,
+              "models": {}}
     for label, name, options, torch_name, shape, n_steps in MODELS:
         if (only and label not in only and name not in only) or (quick and not only and label != "cnn4_bn"):
             continue
@@ -195,7 +230,9 @@ def run(quick=False, batch_size=128, only=None):
                        steps_per_execution=min(training.DEFAULT_STEPS_PER_EXECUTION, n_steps))
         data = steps.synthetic_batches(shape, 10, batch_size)
         sides = {"keras": steps.make_fit(model, data, n_steps),
-                 "tf_conv": tf_convolutions(keras_convolutions(model), batch_size, n_steps)}
+                 "tf_conv": tf_convolutions(keras_convolutions(model), batch_size, n_steps),
+                 "tf_bn": tf_batch_norms([tuple(layer.input.shape[1:]) for layer in batch_norm_layers(model)],
+                                         batch_size, n_steps)}
         if torch is not None and torch_name:
             images, twin, torch_steps = vs_torch.torch_sides(torch_name, data, n_steps)
             sides.update(torch_conv=torch_convolutions(twin, images, n_steps), **torch_steps)
@@ -206,8 +243,10 @@ def run(quick=False, batch_size=128, only=None):
                "conv_share": round(ms["tf_conv"] / ms["keras"], 3),
                "pct_of_gemm": round(100 * step_gflop / (ms["keras"] / 1000) / gemm, 1),
                "pct_ceiling": round(100 * step_gflop / (ms["tf_conv"] / 1000) / gemm, 1), "input_shape": list(shape)}
-        bn_floor = batch_norm_bytes(model, batch_size) / bandwidth / 1e6  # ms
-        row.update({"bn_mb": round(batch_norm_bytes(model, batch_size) / 1e6, 1), "bn_floor_ms": round(bn_floor, 2),
+        bn_bytes = batch_norm_bytes(model, batch_size)
+        bn_floor = bn_bytes / bandwidth / 1e6  # ms
+        row.update({"bn_mb": round(bn_bytes / 1e6, 1), "bn_floor_ms": round(bn_floor, 2),
+                    "tf_bn_alone_ms": round(ms["tf_bn"], 2),
                     "pct_ceiling_bn": round(100 * step_gflop / ((ms["tf_conv"] + bn_floor) / 1000) / gemm, 1)})
         if "torch_conv" in ms:
             torch_step = min(ms["torch_nchw"], ms["torch_channels_last"])
@@ -232,11 +271,12 @@ def show(result):
                       f"{row['ratio_ceiling']:>8.2f}" if "ratio" in row else f"{'-':>8} {'-':>10} {'-':>6} {'-':>8}")
         print(f"{label:<16} {row['keras_step_ms']:>8.1f} {row['tf_conv_ms']:>8.1f} {row['conv_share']:>6.0%} "
               f"{row['pct_of_gemm']:>6.1f}% {row['pct_ceiling']:>7.1f}% {torch_part}")
-    print(f"\nadding batch norm's memory floor ({BATCH_NORM_PASSES} passes over its activations at "
+    print(f"\nadding batch norm at memory speed ({BATCH_NORM_PASSES} passes over its activations at "
           f"{result['memory_gbs']:.1f} GB/s)")
-    print(f"{'model':<16} {'BN MB':>7} {'BN floor':>8} {'% GEMM ceiling':>14} {'ratio ceiling':>13}")
+    print(f"{'model':<16} {'BN MB':>7} {'BN floor':>8} {'BN alone':>8} {'% GEMM ceiling':>14} {'ratio ceiling':>13}")
     for label, row in result["models"].items():
         ratio = f"{row['ratio_ceiling_bn']:>13.2f}" if "ratio_ceiling_bn" in row else f"{'-':>13}"
-        print(f"{label:<16} {row['bn_mb']:>7.1f} {row['bn_floor_ms']:>8.2f} {row['pct_ceiling_bn']:>13.1f}% {ratio}")
+        print(f"{label:<16} {row['bn_mb']:>7.1f} {row['bn_floor_ms']:>8.2f} {row['tf_bn_alone_ms']:>8.2f} "
+              f"{row['pct_ceiling_bn']:>13.1f}% {ratio}")
     if "cnn4_bn_ablation_ms" in result:
         print("cnn4_bn ms per step: " + ", ".join(f"{k} {v:.1f}" for k, v in result["cnn4_bn_ablation_ms"].items()))

@@ -2,9 +2,10 @@
 
 GEMM GFLOP/s is measured with TensorFlow's matmul (large square matrices, several independent products per call),
 in float32 and in bfloat16; each model trains in float32 and is compared with the float32 figure, and the conv nets
-also train under the mixed_bfloat16 policy, compared with the bfloat16 figure (`--quick`: float32 only). A training step costs about three forward passes (forward, and backward for inputs and for weights), so
-training FLOPs per image = 3 x the forward FLOPs TF's profiler counts. Percent of GEMM peak = images/s x training
-FLOPs per image / GEMM FLOP/s.
+also train under the mixed_bfloat16 policy, compared with the bfloat16 figure (`--quick`: float32 only). A training
+step costs about three forward passes (forward, and backward for inputs and for weights), so training FLOPs per
+image = 3 x the forward FLOPs TF's profiler counts. Percent of GEMM peak = images/s x training FLOPs per image /
+GEMM FLOP/s. `memory_gbs` measures the other roof, main-memory bandwidth (bench conv_ceiling uses it).
 JSON: {"gemm_gflops": ..., "gemm_gflops_bfloat16": ..., "batch_size": ..., "models": {NAME: {"img_per_s": ...,
        "train_gflops": ..., "pct_of_gemm": ..., "precision": ...}}, "machine": {...}, "peak_rss_mb": ...}
 """

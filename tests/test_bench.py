@@ -195,6 +195,7 @@ def test_conv_ceiling_times_the_same_convolutions_in_both_frameworks(tmp_path, c
     bandwidth = json.loads(out.read_text())["memory_gbs"]
     assert row["bn_floor_ms"] == pytest.approx(row["bn_mb"] / bandwidth, rel=0.01)
     assert row["pct_ceiling_bn"] < row["pct_ceiling"] and row["ratio_ceiling_bn"] < row["ratio_ceiling"]
+    assert 0 < row["tf_bn_alone_ms"] < row["keras_step_ms"] - row["tf_conv_ms"]  # the step holds its batch norms
     ablation = json.loads(out.read_text())["cnn4_bn_ablation_ms"]
     assert set(ablation) == {"full", "no_batch_norm", "no_relu", "no_batch_norm_no_relu"}
     assert ablation["no_batch_norm_no_relu"] < ablation["full"]  # 4 BN + 4 ReLU layers cost measurable time
