@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian/Ubuntu machine with Python 3:
 #   ./run.sh demo          train the default classifier on Fashion-MNIST and save it under saved_models/
-#   ./run.sh test [ARGS]   run the test suite (ARGS go to pytest, e.g. -m slow)
+#   ./run.sh test [ARGS]   run the test suite in parallel (with ARGS: pytest ARGS, e.g. -m slow, one process)
 # Each creates or reuses the virtual environment (.venv, or $KERAS_COURSE_VENV) and installs the package into it.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -46,6 +46,15 @@ install_system_packages
 install_python_packages
 if [ "$job" = demo ]; then
   exec "$VENV/bin/keras-course" demo "$@"
-else
+elif [ $# -gt 0 ]; then
   exec "$VENV/bin/python" -m pytest "$@"
+else
+  # The default suite: one worker per core (at most 4), then the checks on measured speed alone, so that no other
+  # test competes with what they time.
+  workers=$(nproc 2>/dev/null || echo 2)
+  [ "$workers" -gt 4 ] && workers=4
+  status=0
+  "$VENV/bin/python" -m pytest -n "$workers" -m "not slow and not timing" || status=$?
+  "$VENV/bin/python" -m pytest -m "timing and not slow" || status=$?
+  exit "$status"
 fi

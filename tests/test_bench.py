@@ -158,7 +158,7 @@ def test_timed_fits_refuse_step_counts_keras_would_round_up():
     assert int(model.optimizer.iterations.numpy()) == 32
 
 
-def test_conv_ceiling_times_the_same_convolutions_in_both_frameworks(tmp_path, capsys):
+def test_conv_ceiling_times_the_same_convolutions_and_batch_norms_as_the_models_run():
     import torch
 
     from bench import conv_ceiling, steps, torch_nets
@@ -185,6 +185,9 @@ def test_conv_ceiling_times_the_same_convolutions_in_both_frameworks(tmp_path, c
         half = models.build("cnn4_bn", input_shape=(28, 28, 1), num_classes=10)
     assert conv_ceiling.batch_norm_bytes(half, 128) == 128 * activations * 2 * 8
 
+
+@pytest.mark.timing
+def test_conv_ceiling_quick_run_finds_the_convolutions_and_batch_norms_inside_the_step(tmp_path, capsys):
     out = tmp_path / "ceiling.json"
     assert main(["conv_ceiling", "--quick", "--models", "cnn4_bn", "--json", str(out)]) == 0
     row = json.loads(out.read_text())["models"]["cnn4_bn"]
