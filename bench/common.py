@@ -41,6 +41,18 @@ def rate(fn, items, *, repeats=3):
     return items / statistics.median(times)
 
 
+def best_seconds(fn, *, repeats=5):
+    """Seconds of the fastest of `repeats` timed calls of `fn()` after one warm-up: the machine's peak, for the
+    roofs (GEMM, memory) that throughputs are measured against."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def alternate(sides, items, *, rounds=3):
     """{name: items per second} for each callable in `sides`, warmed up, then timed in alternation (A B A B ...),
     so that a change in the machine's speed during the run touches every side alike; the median round counts."""

@@ -65,31 +65,43 @@ def batch_norm_bytes(model, batch_size):
                for layer in batch_norm_layers(model))
 
 
+def graph_loop(items, one_step, steps_per_call):
+    """fn() running `one_step(item, total)` for every item, `steps_per_call` times in one tf.function, for the
+    kernels it calls to be timed alone. `one_step` returns the tensors it computed and makes its inputs depend on
+    `total` (the previous steps' sum), so that nothing can be hoisted out of the loop."""
+    import tensorflow as tf
+
+    @tf.function
+    def run():
+        total = tf.constant(0.0)
+        for _ in tf.range(steps_per_call):  # a graph loop: unrolled copies would be merged as common subexpressions
+            kept = []
+            for item in items:
+                # the first element keeps each result alive for the graph without adding work of note
+                kept += [tf.reshape(t, [-1])[0] for t in one_step(item, total)]
+            total += tf.reduce_sum(tf.stack(kept))  # one sum: chains of adds in a loop trip a grappler rewrite
+        return total
+
+    return lambda: run().numpy()
+
+
 def tf_batch_norms(shapes, batch_size, steps_per_call):
     """fn() running the training-mode forward and backward passes of TensorFlow's fused batch norm (the kernel
-    FusedBatchNormalization runs) at each of `shapes`, `steps_per_call` times in one tf.function, as
-    tf_convolutions does for the convolutions."""
+    FusedBatchNormalization runs) at each of `shapes`, `steps_per_call` times in one tf.function."""
     import tensorflow as tf
 
     tensors = [(tf.random.normal((batch_size, *shape)), tf.random.normal((batch_size, *shape)), tf.ones(shape[-1]),
                 tf.zeros(shape[-1])) for shape in shapes]
 
-    @tf.function
-    def run():
-        total = tf.constant(0.0)
-        for _ in tf.range(steps_per_call):
-            kept = []
-            for x, dy, gamma, beta in tensors:
-                gamma = gamma + 1e-30 * total  # each step depends on the last: nothing is hoisted out of the loop
-                with tf.GradientTape() as tape:
-                    tape.watch([x, gamma, beta])
-                    y, _, _ = tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, epsilon=1e-3, is_training=True)
-                grads = tape.gradient(y, [x, gamma, beta], output_gradients=dy)
-                kept += [tf.reshape(t, [-1])[0] for t in (y, *grads)]
-            total += tf.reduce_sum(tf.stack(kept))
-        return total
+    def one_step(item, total):
+        x, dy, gamma, beta = item
+        gamma = gamma + 1e-30 * total
+        with tf.GradientTape() as tape:
+            tape.watch([x, gamma, beta])
+            y, _, _ = tf.compat.v1.nn.fused_batch_norm(x, gamma, beta, epsilon=1e-3, is_training=True)
+        return (y, *tape.gradient(y, [x, gamma, beta], output_gradients=dy))
 
-    return lambda: run().numpy()
+    return graph_loop(tensors, one_step, steps_per_call)
 
 
 def keras_convolutions(model):
@@ -117,25 +129,15 @@ def tf_convolutions(convolutions, batch_size, steps_per_call):
         dy = tf.random.normal(tf.nn.conv2d(x, w, strides, padding).shape)
         tensors.append((x, w, dy, strides, padding, first))
 
-    def first_element(t):  # keeps each result alive for the graph without adding work of note
-        return tf.reshape(t, [-1])[0]
+    def one_step(item, total):
+        x, w, dy, strides, padding, first = item
+        w = w + 1e-30 * total
+        with tf.GradientTape() as tape:
+            tape.watch([x, w])
+            y = tf.nn.conv2d(x, w, strides, padding)
+        return (y, *tape.gradient(y, [w] if first else [w, x], output_gradients=dy))
 
-    @tf.function
-    def run():
-        total = tf.constant(0.0)
-        for _ in tf.range(steps_per_call):  # a graph loop: unrolled copies would be merged as common subexpressions
-            kept = []
-            for x, w, dy, strides, padding, first in tensors:
-                w = w + 1e-30 * total  # depends on the previous step, so nothing can be hoisted out of the loop
-                with tf.GradientTape() as tape:
-                    tape.watch([x, w])
-                    y = tf.nn.conv2d(x, w, strides, padding)
-                grads = tape.gradient(y, [w] if first else [w, x], output_gradients=dy)
-                kept += [first_element(t) for t in (y, *grads)]
-            total += tf.reduce_sum(tf.stack(kept))  # one sum: chains of adds in a loop trip a grappler rewrite
-        return total
-
-    return lambda: run().numpy()
+    return graph_loop(tensors, one_step, steps_per_call)
 
 
 def torch_convolution_shapes(model, images):

@@ -10,8 +10,6 @@ JSON: {"gemm_gflops": ..., "gemm_gflops_bfloat16": ..., "batch_size": ..., "mode
        "train_gflops": ..., "pct_of_gemm": ..., "precision": ...}}, "machine": {...}, "peak_rss_mb": ...}
 """
 
-import time
-
 from bench import common, steps
 
 # (label, registry name, options, input shape): the conv nets the goal is about, and lenet5_bn for contrast
@@ -35,13 +33,7 @@ def gemm_gflops(n=2048, products=8, repeats=5, dtype="float32"):
     def run():
         return tf.add_n([tf.reduce_sum(tf.cast(tf.matmul(a, b), "float32")) for b in bs])
 
-    run()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run().numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2 * n ** 3 * products / best / 1e9
+    return 2 * n ** 3 * products / common.best_seconds(lambda: run().numpy(), repeats=repeats) / 1e9
 
 
 def memory_gbs(megabytes=256, repeats=5, threads=None):
@@ -64,13 +56,7 @@ def memory_gbs(megabytes=256, repeats=5, threads=None):
         for worker in workers:
             worker.join()
 
-    copy()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        copy()
-        best = min(best, time.perf_counter() - start)
-    return 2 * source.nbytes / best / 1e9
+    return 2 * source.nbytes / common.best_seconds(copy, repeats=repeats) / 1e9
 
 
 def run(quick=False, batch_size=128, only=None):
