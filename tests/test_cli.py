@@ -104,18 +104,20 @@ BAD_INPUTS = [
     (["--optimizer", "adan"], "Did you mean 'adam'"),
     (["--schedule", "cosin"], "Did you mean 'cosine'"),
     (["--augment", "heavy"], "augmentation policy"),
-    (["--epochs", "0"], "epochs"),
-    (["--batch-size", "-4"], "batch_size"),
-    (["--lr", "0"], "lr"),
-    (["--val-fraction", "1.5"], "val_fraction"),
-    (["--val-fraction", "0"], "val_fraction"),
+    (["--epochs", "0"], "--epochs must be a positive integer. Received: --epochs 0"),  # the command line's words
+    (["--batch-size", "-4"], "--batch-size must be a positive integer. Received: --batch-size -4"),
+    (["--lr", "0"], "--lr"),
+    (["--val-fraction", "1.5"], "--val-fraction must be strictly between 0 and 1"),
+    (["--val-fraction", "0"], "--val-fraction"),
     (["--dataset", "digits"], "at least 12x12"),
     (["--dataset", "image_folder:/no/such/place"], "does not exist"),
     (["--option", "width"], "KEY=VALUE"),
     (["--classes", "0,a"], "--classes"),
     (["--classes", "3,3"], "classes"),
     (["--classes", "0,10"], "classes"),
-    (["--bn-momentum", "1.5"], "bn_momentum"),
+    (["--bn-momentum", "1.5"], "--bn-momentum"),
+    (["--option", "widht=2"], "Did you mean 'width'"),
+    (["--image-size", "12,x"], "--image-size takes comma-separated integers"),
 ]
 
 

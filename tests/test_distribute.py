@@ -184,4 +184,5 @@ def test_runs_saved_before_precision_and_strategy_existed_still_resume(tmp_path)
     run_dir.mkdir()
     old = {k: v for k, v in config.to_dict().items() if k not in ("precision", "strategy")}
     (run_dir / "config.json").write_text(json.dumps(old))
-    assert experiments.run._check_run_dir(str(run_dir), config, overwrite=False) == "resume"
+    assert experiments.run_dir.changed_settings(str(run_dir), config) == []
+    assert experiments.run_dir.prepare_run(str(run_dir), config, overwrite=False, resume_epoch=lambda _: 0) == "resume"

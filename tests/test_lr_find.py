@@ -101,4 +101,4 @@ def test_cli_bad_range_is_one_line_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "lr"
     assert main(["lr-find", "--model", "mlp", "--dataset", "digits", "--start-lr", "1", "--end-lr", "0.1",
                  "--run-dir", str(out)]) == 2
-    assert "must be below `end_lr`" in capsys.readouterr().err and not out.exists()
+    assert "--start-lr must be below --end-lr" in capsys.readouterr().err and not out.exists()

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from keras_course import experiments
+from keras_course import data, experiments
 from keras_course.cli.main import main
 from keras_course.experiments.search import default_space, parse_space
 
@@ -126,7 +126,7 @@ def test_when_every_trial_fails_the_search_raises_with_the_reason(monkeypatch, t
     def broken(*args, **kwargs):
         raise RuntimeError("pipeline exploded")
 
-    monkeypatch.setattr(search_mod.data, "make_pipeline", broken)
+    monkeypatch.setattr(data, "make_pipeline", broken)  # the data module every pipeline of the engine uses
     with pytest.raises(experiments.SearchFailedError, match="pipeline exploded"):
         experiments.search(BASE, tmp_path / "s", space=SPACE, max_trials=5)
 

@@ -66,8 +66,8 @@ def test_transfer_reports_a_corrupt_file_by_path_and_leaves_nothing(mixed_folder
 @pytest.mark.parametrize("change, expected", [
     (["--backbone", "MobilenetV2"], "Did you mean 'MobileNetV2'"),
     (["--weights", "/no/such.h5"], "weights"),
-    (["--fine-tune-epochs", "-1"], "fine_tune_epochs"),
-    (["--unfreeze-stages", "0"], "unfreeze_stages"),
+    (["--fine-tune-epochs", "-1"], "--fine-tune-epochs must be an int >= 0"),
+    (["--unfreeze-stages", "0"], "--unfreeze-stages"),
 ])
 def test_transfer_bad_input_is_one_line(mixed_folder, backbone_weights, tmp_path, capsys, change, expected):
     argv = _argv(mixed_folder, tmp_path / "run", backbone_weights)

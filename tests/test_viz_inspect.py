@@ -155,7 +155,7 @@ def test_cli_plot_writes_what_was_asked(conv_run, tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--what", "saliency"], "Unknown plot 'saliency'"),
     (["--what", "feature_maps", "--layer", "nope"], "no conv-map layer 'nope'"),
-    (["--images", "0"], "`images` must be a positive integer"),
+    (["--images", "0"], "--images must be a positive integer"),
 ])
 def test_cli_plot_bad_arguments_are_one_line(argv, message, conv_run, tmp_path, capsys):
     assert main(["plot", "--run-dir", str(conv_run), "--out", str(tmp_path / "o")] + argv) == 2

@@ -9,41 +9,54 @@ import os
 import shlex
 import sys
 
+from keras_course.cli import errors, quiet  # light: TensorFlow is imported under quiet's filter, in main
+
 EXIT_BAD_INPUT = 2
 
 
 def _parser():
+    from keras_course.cli import arguments
+
     parser = argparse.ArgumentParser(prog="keras-course", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true",
+                        help=f"show TensorFlow's own start-up and log lines too (or set {quiet.ENV_VERBOSE}=1)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("models", help="list registered models")
+    def command(name, text):
+        p = sub.add_parser(name, help=text, parents=[common])
+        p.set_defaults(parser=p)  # its flags put the library's messages in its words
+        return p
+
+    p = command("models", "list registered models")
     p.add_argument("pattern", nargs="?", default="*", help="wildcard pattern, e.g. 'lenet*'")
+    p.add_argument("--exclude", default=None, help="leave out names matching this pattern, e.g. 'preact*'")
     p.add_argument("--details", action="store_true",
                    help="parameters, FLOPs per image, depth and default input of each model (builds every model)")
     p.add_argument("--json", action="store_true", help="with --details: one JSON object per line")
 
-    p = sub.add_parser("datasets", help="list datasets, or download one for offline use")
+    p = command("datasets", "list datasets, or download one for offline use")
     p.add_argument("--prepare", metavar="NAME", help="download NAME into its cache (needs the internet)")
 
-    p = sub.add_parser("train", help="train a model into a run directory (re-run the same command to resume)")
-    _add_train_arguments(p)
+    p = command("train", "train a model into a run directory (re-run the same command to resume)")
+    _run_arguments(p)
 
-    p = sub.add_parser("lr-find", help="learning-rate range test: loss against an exponentially growing learning "
-                       "rate, a suggested rate, plot in --run-dir")
-    _add_train_arguments(p)
+    p = command("lr-find", "learning-rate range test: loss against an exponentially growing learning rate, a "
+                "suggested rate, plot in --run-dir")
+    _run_arguments(p)
     p.add_argument("--start-lr", type=float, default=1e-7)
     p.add_argument("--end-lr", type=float, default=10.0)
     p.add_argument("--steps", type=int, default=200, help="training steps of the sweep (default 200)")
 
-    p = sub.add_parser("compare", help="train several models under one budget (Project 1): table, Pareto plot")
+    p = command("compare", "train several models under one budget (Project 1): table, Pareto plot")
     p.add_argument("--models", required=True, help="comma-separated registry names, each optionally with builder "
                    "options: resnet20,vgg11_bn:stem=small;width=0.5")
     p.add_argument("--seeds", type=int, default=1, help="runs per model, seeds --seed, --seed + 1, ...")
-    _add_train_arguments(p, model=False)
+    _run_arguments(p, exclude=("model", "model_options", "transfer"))
 
-    p = sub.add_parser("search", help="hyper-parameter search with keras-tuner around a run: trials table, "
-                       "best_config.json for `train --config`")
-    _add_train_arguments(p)
+    p = command("search", "hyper-parameter search with keras-tuner around a run: trials table, best_config.json "
+                "for `train --config`")
+    _run_arguments(p)
     p.add_argument("--tuner", default="random", help="random, hyperband or bayesian (default random)")
     p.add_argument("--max-trials", type=int, default=10, help="trials of random and Bayesian search (default 10)")
     p.add_argument("--factor", type=int, default=3, help="Hyperband's reduction factor (default 3); its trials "
@@ -54,38 +67,20 @@ def _parser():
                    "and the model's width and dropout where it has them)")
     p.add_argument("--objective", default=None, help="validation metric to optimise (default val_accuracy)")
 
-    p = sub.add_parser("pretrain", help="train a model and keep it in saved_models/NAME as a transfer-learning backbone")
-    _add_train_arguments(p)
+    p = command("pretrain", "train a model and keep it in saved_models/NAME as a transfer-learning backbone")
+    _run_arguments(p)
     p.add_argument("--name", required=True, help="folder name under --save-to; load it with weights='project:NAME'")
     p.add_argument("--save-to", default="saved_models", help="folder that receives NAME/ (default: saved_models)")
 
-    p = sub.add_parser("transfer", help="transfer learning into a run directory: new head, then optional fine-tuning")
-    p.add_argument("--data", required=True, help="dataset name or image_folder:PATH (one sub-folder per class)")
-    p.add_argument("--backbone", required=True, help="keras.applications name (ResNet50, MobileNetV2, ...) or a "
-                   "registry model (resnet20, ...)")
-    p.add_argument("--weights", default="imagenet", help="imagenet (Keras cache), none, project:NAME or a weights file")
-    p.add_argument("--image-size", type=int, default=None, help="resize images to N x N (image folders; default 160)")
-    p.add_argument("--epochs", type=int, default=5, help="epochs of training the new head on the frozen backbone")
-    p.add_argument("--fine-tune-epochs", type=int, default=0, help="then unfreeze and fine-tune for this many epochs")
-    p.add_argument("--lr", type=float, default=1e-3, help="learning rate of the head phase")
-    p.add_argument("--fine-tune-lr", type=float, default=1e-5)
-    p.add_argument("--unfreeze-stages", type=int, default=None, help="fine-tune only the last N stages (default: all)")
-    p.add_argument("--dropout", type=float, default=0.2)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--augment", default="light", help="policy (none, light, standard, strong) or steps")
-    p.add_argument("--val-fraction", type=float, default=0.2)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="registry backbone option")
-    p.add_argument("--run-dir", default=None, help="default: runs/transfer_<backbone>")
-    p.add_argument("--overwrite", action="store_true")
-    p.add_argument("--quiet", action="store_true")
+    p = command("transfer", "transfer learning into a run directory: new head, then optional fine-tuning")
+    _run_arguments(p, defaults=TRANSFER_COMMAND, aliases={"dataset": ["--data"], "model": ["--backbone"],
+                                                          "transfer.dropout": ["--dropout"]})
 
-    p = sub.add_parser("evaluate", help="evaluate a finished run on its test split")
+    p = command("evaluate", "evaluate a finished run on its test split")
     p.add_argument("--run-dir", required=True)
 
-    p = sub.add_parser("plot", help="draw a finished run's pictures again: curves, confusion, confused pairs, "
-                       "highest-loss images, filters, feature maps, CAM, Grad-CAM, t-SNE")
+    p = command("plot", "draw a finished run's pictures again: curves, confusion, confused pairs, highest-loss "
+                "images, filters, feature maps, CAM, Grad-CAM, t-SNE")
     p.add_argument("--run-dir", required=True)
     p.add_argument("--what", default="all", help="all (default: every picture that applies to the run) or any of "
                    "curves, confusion, pairs, top_losses, filters, feature_maps, cam, gradcam, tsne, comma-separated")
@@ -93,21 +88,21 @@ def _parser():
     p.add_argument("--images", type=int, default=8, help="test images in the CAM and Grad-CAM figures (default 8)")
     p.add_argument("--out", default=None, help="folder for the PNG files (default: RUN_DIR/plots)")
 
-    p = sub.add_parser("export", help="export a finished run for serving (SavedModel, .keras, TFLite, ONNX) into "
-                       "RUN_DIR/export/, each format checked against Keras")
+    p = command("export", "export a finished run for serving (SavedModel, .keras, TFLite, ONNX) into "
+                "RUN_DIR/export/, each format checked against Keras")
     p.add_argument("--run-dir", required=True)
     p.add_argument("--formats", nargs="+", default=None, metavar="FORMAT",
                    help="any of saved_model keras tflite tflite_int8 onnx (default: all), spaces or commas between")
     p.add_argument("--quiet", action="store_true")
 
-    p = sub.add_parser("predict", help="top-k classes of image files, with any exported model")
+    p = command("predict", "top-k classes of image files, with any exported model")
     p.add_argument("--model", required=True, help="a run directory, a .keras file, a SavedModel folder, a .tflite or "
                    "an .onnx file")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="PNG or JPEG files (any size and colour mode)")
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--json", action="store_true", help="one JSON document instead of text")
 
-    p = sub.add_parser("demo", help="the main job: train the default classifier on Fashion-MNIST and save it")
+    p = command("demo", "the main job: train the default classifier on Fashion-MNIST and save it")
     p.add_argument("--epochs", type=int, default=DEMO["epochs"])
     p.add_argument("--limit", type=int, default=None, help="train on a subset (for a quick look)")
     p.add_argument("--run-dir", default="runs/demo")
@@ -116,133 +111,36 @@ def _parser():
     return parser
 
 
-def _add_train_arguments(p, model=True):
-    """The run settings. Each defaults to RunConfig's default, or to --config's value when one is given: argparse
-    leaves out what the command line does not set (SUPPRESS), so the two can be told apart."""
-    unset = argparse.SUPPRESS
-    p.add_argument("--config", default=None, metavar="FILE",
-                   help="start from the settings in a config.json (a run's, or a search's best_config.json); "
-                   "options given on the command line override them")
-    if model:
-        p.add_argument("--model", default=unset, help="registry name (required unless --config gives it)")
-    p.add_argument("--dataset", default=unset, help="dataset name (required unless --config gives it)")
-    p.add_argument("--epochs", type=int, default=unset, help="default 10")
-    p.add_argument("--batch-size", type=int, default=unset, help="default 128")
-    p.add_argument("--optimizer", default=unset, help="default adam")
-    p.add_argument("--lr", type=float, default=unset, help="peak learning rate (default: the optimizer's usual one)")
-    p.add_argument("--schedule", default=unset, help="default cosine")
-    p.add_argument("--warmup-epochs", type=int, default=unset, help="default 0")
-    p.add_argument("--weight-decay", type=float, default=unset)
-    p.add_argument("--label-smoothing", type=float, default=unset, help="default 0")
-    p.add_argument("--augment", default=unset, help="policy (none, light, standard, strong) or steps 'flip,rotate:0.1' "
-                   "(default none)")
-    p.add_argument("--val-fraction", type=float, default=unset, help="default 0.1")
-    p.add_argument("--seed", type=int, default=unset, help="default 0")
-    p.add_argument("--patience", type=int, default=unset, help="early stopping patience in epochs (off by default)")
-    p.add_argument("--limit", type=int, default=unset, help="use at most N training and N test examples")
-    p.add_argument("--classes", default=unset, help="keep only these class indices, e.g. 0,1,2,3,4 (relabelled 0..k-1)")
-    p.add_argument("--data-dir", default=unset)
-    p.add_argument("--option", action="append", default=unset, metavar="KEY=VALUE",
-                   help="model option, JSON value, e.g. --option width=2 --option 'hidden=[128,64]'")
-    p.add_argument("--bn-momentum", type=float, default=unset,
-                   help="BatchNorm moving-average momentum (default: the model's, 0.99); 0.9 for runs of 1-2 epochs")
-    p.add_argument("--jit", choices=("auto", "on", "off"), default=unset,
-                   help="XLA compilation: auto (default) = on with a GPU, off on the CPU (where it is slower)")
-    p.add_argument("--deterministic", action="store_true", default=unset,
-                   help="bit-for-bit repeatable TF ops (slower on GPU)")
-    p.add_argument("--precision", default=unset, help="auto (default: mixed_float16 with a GPU, float32 on the CPU), "
-                   "float32, mixed_float16 or mixed_bfloat16")
-    p.add_argument("--strategy", default=unset, help="default (one device), mirrored (every local GPU, or every "
-                   "logical CPU) or multiworker (the cluster in TF_CONFIG; run the same command on every worker)")
+def _run_arguments(p, **options):
+    """A command that trains: every run setting (keras_course.cli.arguments), and where the run goes."""
+    from keras_course.cli import arguments
+
+    arguments.add_run_arguments(p, **options)
     p.add_argument("--cpu-devices", type=int, default=None, metavar="N",
                    help="split the CPU into N logical devices (with --strategy mirrored and no GPU: N replicas)")
-    p.add_argument("--run-dir", default=None, help="default: runs/<model>_<dataset>")
+    p.add_argument("--run-dir", default=None, help="default: runs/<command>_<model>_<dataset>")
     p.add_argument("--overwrite", action="store_true", help="delete what --run-dir holds and start over")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
-# Command-line settings whose RunConfig field has another name or form.
-_RUN_FIELDS = {"jit": "jit_compile", "deterministic": "deterministic_ops", "option": "model_options"}
 
 
 # The demo's settings: LeNet-5 with batch norm, cosine schedule; measured in the README.
 DEMO = dict(model="lenet5_bn", dataset="fashion_mnist", epochs=14, batch_size=128, optimizer="adam", lr=3e-3,
             schedule="cosine", augment="none", seed=0, model_options={"width": 1.5})
+# The transfer command's defaults: a head at a constant rate on a small batch, light augmentation.
+TRANSFER_COMMAND = dict(epochs=5, lr=1e-3, batch_size=32, schedule="constant", augment="light", val_fraction=0.2,
+                        transfer=dict(weights="imagenet", fine_tune_epochs=0, fine_tune_lr=1e-5, unfreeze_stages=None,
+                                      dropout=0.2, options=None))
 
 
-def _parse_options(pairs):
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--option must look like KEY=VALUE, e.g. width=2. Received: --option {pair!r}")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
+def _config(args, **options):
+    from keras_course.cli import arguments
+
+    return arguments.config_from_args(args, **options)
 
 
-def _augment_arg(value):
-    return [s for s in value.split(",") if s] if "," in value or ":" in value else value
-
-
-def _config_from_args(args, model=None):
-    """The RunConfig of a command line: --config's settings (if any), overridden by the options given."""
-    from keras_course.experiments import RunConfig
-
-    given = {}
-    for dest in ("model", "dataset", "epochs", "batch_size", "optimizer", "lr", "schedule", "warmup_epochs",
-                 "weight_decay", "label_smoothing", "augment", "val_fraction", "seed", "patience", "limit", "classes",
-                 "data_dir", "option", "bn_momentum", "jit", "deterministic", "precision", "strategy"):
-        if hasattr(args, dest):
-            given[_RUN_FIELDS.get(dest, dest)] = _convert_run_argument(dest, getattr(args, dest))
-    settings = _read_config_file(args.config) if args.config else {}
-    if "model_options" in given and settings.get("model_options"):
-        given["model_options"] = {**settings["model_options"], **given["model_options"]}
-    settings.update(given)
-    if model:
-        settings["model"] = model
-    for name in ("model", "dataset"):
-        if name not in settings:
-            raise ValueError(f"--{name} is required (or --config FILE that sets it), e.g. --{name} "
-                             f"{'resnet20' if name == 'model' else 'fashion_mnist'}")
-    return RunConfig.from_dict(settings)
-
-
-def _convert_run_argument(dest, value):
-    if dest == "augment":
-        return _augment_arg(value)
-    if dest == "option":
-        return _parse_options(value)
-    if dest == "classes":
-        return _classes_arg(value)
-    if dest == "jit":
-        return {"auto": "auto", "on": True, "off": False}[value]
-    return value
-
-
-def _read_config_file(path):
-    try:
-        with open(path) as f:
-            settings = json.load(f)
-    except OSError as error:
-        raise ValueError(f"--config {path!r} cannot be read ({error.strerror}). Give a config.json file, e.g. "
-                         "runs/search/best_config.json") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"--config {path!r} is not valid JSON ({error}).") from None
-    if not isinstance(settings, dict):
-        raise ValueError(f"--config {path!r} must hold a JSON object of run settings. Received: {type(settings).__name__}")
-    return settings
-
-
-def _classes_arg(text):
-    if text is None:
-        return None
-    try:
-        return [int(part) for part in text.split(",")]
-    except ValueError:
-        raise ValueError(f"--classes takes comma-separated class indices, e.g. 0,1,2. Received: --classes {text!r}") from None
+def _run_dir(args, *parts):
+    """--run-dir, or runs/<parts joined by _> (a dataset name made a plain folder name)."""
+    return args.run_dir or "runs/" + "_".join(str(p).replace(":", "_").replace("/", "_") for p in parts)
 
 
 def _print_metrics(metrics, info):
@@ -261,7 +159,7 @@ def _print_metrics(metrics, info):
 def _cmd_models(args):
     from keras_course import models
 
-    names = models.list_models(args.pattern)
+    names = models.list_models(args.pattern, exclude=args.exclude)
     if not names:
         raise ValueError(f"No model matches {args.pattern!r}. `keras-course models` lists them all.")
     if not args.details:
@@ -308,15 +206,22 @@ def _train(args, config, run_dir):
 
 
 def _cmd_train(args):
+    config = _config(args)
+    return _train_and_print(args, config, _run_dir(args, config.model, config.dataset))
+
+
+def _cmd_transfer(args):
+    config = _config(args, defaults=TRANSFER_COMMAND, transfer=True)
+    return _train_and_print(args, config, _run_dir(args, "transfer", config.model))
+
+
+def _train_and_print(args, config, run_dir):
     from keras_course import data
 
-    config = _config_from_args(args)
-    run_dir = args.run_dir or f"runs/{config.model}_{config.dataset.replace(':', '_').replace('/', '_')}"
     metrics = _train(args, config, run_dir)
     if metrics is None:
         return 0
-    info = data.DatasetInfo(**metrics["dataset"])
-    _print_metrics(metrics, info)
+    _print_metrics(metrics, data.DatasetInfo(**metrics["dataset"]))
     print(f"run directory: {run_dir}  ({metrics['epochs_run']} epochs, {metrics['train_seconds']:.1f} s of training)")
     if metrics["replicas"] > 1:
         print(f"{metrics['replicas']} replicas; weights SHA-256: {metrics['weights_sha256']}")
@@ -326,11 +231,9 @@ def _cmd_train(args):
 def _cmd_compare(args):
     from keras_course import experiments
 
-    config = _config_from_args(args, model="compare")
+    config = _config(args, defaults={"model": "compare"})
     settings = {k: v for k, v in config.to_dict().items() if k not in ("model", "dataset", "epochs", "model_options")}
-    run_dir = args.run_dir or f"runs/compare_{config.dataset.replace(':', '_').replace('/', '_')}"
-    if getattr(args, "option", None):
-        raise ValueError("compare takes builder options per model: --models name:key=value;key=value. Received: --option")
+    run_dir = _run_dir(args, "compare", config.dataset)
     rows = experiments.compare(args.models, config.dataset, run_dir=run_dir, epochs=config.epochs, seeds=args.seeds,
                                verbose=0 if args.quiet else 1, **settings)
     with open(os.path.join(run_dir, "compare.md")) as f:
@@ -342,8 +245,8 @@ def _cmd_compare(args):
 def _cmd_search(args):
     from keras_course import experiments
 
-    config = _config_from_args(args)
-    run_dir = args.run_dir or f"runs/search_{config.model}_{config.dataset.replace(':', '_').replace('/', '_')}"
+    config = _config(args)
+    run_dir = _run_dir(args, "search", config.model, config.dataset)
     result = experiments.search(config, run_dir, space=args.space, tuner=args.tuner, max_trials=args.max_trials,
                                 factor=args.factor, objective=args.objective, overwrite=args.overwrite,
                                 verbose=0 if args.quiet else 1)
@@ -357,8 +260,8 @@ def _cmd_search(args):
 def _cmd_lr_find(args):
     from keras_course import experiments
 
-    config = _config_from_args(args)
-    out_dir = args.run_dir or f"runs/lr_find_{config.model}_{config.dataset.replace(':', '_').replace('/', '_')}"
+    config = _config(args)
+    out_dir = _run_dir(args, "lr_find", config.model, config.dataset)
     result = experiments.lr_find_run(config, out_dir, start_lr=args.start_lr, end_lr=args.end_lr, steps=args.steps)
     print(f"suggested learning rate: {result.suggested:.3g} (a tenth of {result.minimum:.3g}, where the smoothed "
           f"loss is lowest; steepest descent at {result.steepest:.3g}); {len(result.losses)} steps"
@@ -370,8 +273,8 @@ def _cmd_lr_find(args):
 def _cmd_pretrain(args):
     from keras_course import experiments
 
-    config = _config_from_args(args)
-    run_dir = args.run_dir or f"runs/pretrain_{args.name}"
+    config = _config(args)
+    run_dir = _run_dir(args, "pretrain", args.name)
     if "/" in args.name or args.name.startswith("."):
         raise ValueError(f"--name must be a plain folder name, e.g. fashion_mnist_0-4_resnet20. Received: --name {args.name!r}")
     metrics = _train(args, config, run_dir)
@@ -381,25 +284,6 @@ def _cmd_pretrain(args):
     print(f"pretrain: {config.model} reached test accuracy {metrics['test_accuracy']:.4f} on {config.dataset}"
           f"{' classes ' + ','.join(map(str, config.classes)) if config.classes else ''} in "
           f"{metrics['train_seconds']:.0f} s; saved to {path} (use weights='project:{args.name}')")
-    return 0
-
-
-def _cmd_transfer(args):
-    from keras_course import data, experiments
-
-    weights = None if args.weights.lower() == "none" else args.weights
-    config = experiments.RunConfig(
-        model=args.backbone, dataset=args.data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        schedule="constant", augment=_augment_arg(args.augment), val_fraction=args.val_fraction, seed=args.seed,
-        limit=args.limit, image_size=None if args.image_size is None else [args.image_size, args.image_size],
-        transfer=dict(weights=weights, fine_tune_epochs=args.fine_tune_epochs, fine_tune_lr=args.fine_tune_lr,
-                      unfreeze_stages=args.unfreeze_stages, dropout=args.dropout,
-                      options=_parse_options(args.option) or None),
-    )
-    run_dir = args.run_dir or f"runs/transfer_{args.backbone}"
-    metrics = experiments.train(config, run_dir, overwrite=args.overwrite, verbose=0 if args.quiet else 1)
-    _print_metrics(metrics, data.DatasetInfo(**metrics["dataset"]))
-    print(f"run directory: {run_dir}  ({metrics['epochs_run']} epochs, {metrics['train_seconds']:.1f} s of training)")
     return 0
 
 
@@ -480,9 +364,21 @@ COMMANDS = {"models": _cmd_models, "datasets": _cmd_datasets, "train": _cmd_trai
             "evaluate": _cmd_evaluate, "plot": _cmd_plot, "export": _cmd_export, "predict": _cmd_predict, "demo": _cmd_demo}
 
 
+# Arguments of library functions that a command's messages name, where they differ from its flags
+PYTHON_NAMES = {"predict": {"model_path": "--model", "path": "--model"}, "plot": {"what": "--what"}}
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser().parse_args(argv)
+    if quiet.verbose_requested(argv):
+        return _main(argv)
+    with quiet.StartupLinesHidden():
+        return _main(argv)
+
+
+def _main(argv):
+    parser = _parser()
+    args = parser.parse_args(argv)
     args.command_line = "keras-course " + shlex.join(argv)
     from keras_course.data import DatasetNotFoundError
     from keras_course.experiments import SearchFailedError
@@ -491,11 +387,17 @@ def main(argv=None):
     try:
         return COMMANDS[args.command](args)
     except (ValueError, DatasetNotFoundError, NaNLossError) as error:
-        print(f"keras-course {args.command}: error: {error}", file=sys.stderr)
+        _say(args, error)
         return EXIT_BAD_INPUT
     except (SearchFailedError, ImportError) as error:  # every trial failed; a missing optional package
-        print(f"keras-course {args.command}: error: {error}", file=sys.stderr)
+        _say(args, error)
         return 1
+
+
+def _say(args, error):
+    """One line on stderr: the library's message in this command's flag words."""
+    message = errors.in_flag_words(str(error), errors.flags_of(args.parser), PYTHON_NAMES.get(args.command))
+    print(f"keras-course {args.command}: error: {' '.join(message.split())}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ import tensorflow as tf
 
 from keras_course import data, models, viz
 from keras_course.experiments.config import RunConfig
-from keras_course.experiments.run import METRICS, RunDirectoryError, changed_settings, train
+from keras_course.experiments import engine
+from keras_course.experiments.run import train
+from keras_course.experiments.run_dir import METRICS, RunDirectoryError, changed_settings
 
 COLUMNS = ("model", "params", "flops_per_image", "train_seconds_per_epoch", "inference_ms_per_image",
            "best_val_accuracy", "test_accuracy_mean", "test_accuracy_std", "seeds")
@@ -94,10 +96,8 @@ def compare(model_names, dataset, *, run_dir, epochs=10, seeds=1, verbose=0, **s
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"`seeds` must be a positive int. Received: seeds={seeds!r}")
     base_seed = settings.pop("seed", 0)
-    probe = RunConfig(model=parsed[0][0], dataset=dataset, epochs=epochs, seed=base_seed, **settings)
-    probe.validate()  # every shared setting, before anything runs
-    _, _, test_ds, info = data.load(dataset, val_fraction=probe.val_fraction, seed=base_seed, limit=probe.limit,
-                                    data_dir=probe.data_dir, classes=probe.classes, image_size=probe.image_size)
+    probe = engine.as_config(RunConfig(model=parsed[0][0], dataset=dataset, epochs=epochs, seed=base_seed, **settings))
+    _, _, test_ds, info = engine.load_splits(probe)  # every shared setting checked before anything runs
     if info.task == "regression":
         raise ValueError(f"compare ranks classifiers by test accuracy; {dataset!r} is a regression dataset.")
     plan = [(name, _fitting_options(name, options, info)) for name, options in parsed]
@@ -160,8 +160,8 @@ def _check_same_settings(seed_dir, config):
     """A finished run is reused only if it was trained with these very settings."""
     changed = changed_settings(seed_dir, config)
     if changed:
-        raise RunDirectoryError(f"{seed_dir!r} holds a finished run with other settings ({', '.join(changed)}). "
-                                "Use a new --run-dir for a new comparison.")
+        raise RunDirectoryError(f"run_dir={seed_dir!r} holds a finished run with other settings "
+                                f"({', '.join(changed)}). Use a new `run_dir` for a new comparison.")
 
 
 def _write_tables(rows, run_dir, dataset, epochs):

@@ -7,35 +7,52 @@ from keras_course._checks import check_choice, check_fraction, check_positive
 from keras_course.training import OPTIMIZERS, PRECISIONS, SCHEDULES, STRATEGIES
 
 
+def setting(default, help, *, factory=None):
+    """A RunConfig field with its help text, which the command line shows for the field's flag."""
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata={"help": help})
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 @dataclasses.dataclass
 class RunConfig:
-    """One training run. Units: epochs and batch size in examples; lr is the peak learning rate."""
+    """One training run. Units: epochs and batch size in examples; lr is the peak learning rate.
 
-    model: str
-    dataset: str
-    epochs: int = 10
-    batch_size: int = 128
-    optimizer: str = "adam"
-    lr: float = None  # None: the optimizer's usual default
-    schedule: str = "cosine"
-    warmup_epochs: int = 0
-    weight_decay: float = None
-    label_smoothing: float = 0.0
-    augment: object = "none"  # policy name or list of steps
-    val_fraction: float = 0.1
-    seed: int = 0
-    patience: int = None  # early stopping; None trains every epoch
-    limit: int = None
-    classes: list = None  # keep only these class indices (relabelled 0..k-1), e.g. [0, 1, 2, 3, 4]
-    data_dir: str = None
-    model_options: dict = dataclasses.field(default_factory=dict)
-    image_size: list = None  # (height, width) that image_folder / cats_vs_dogs images are resized to
-    transfer: dict = None  # set for transfer runs: `model` is then a backbone; see TRANSFER_DEFAULTS
-    bn_momentum: float = None  # None: the model's own (Keras: 0.99); 0.9 suits runs of an epoch or two
-    jit_compile: object = "auto"
-    deterministic_ops: bool = False
-    precision: str = "auto"  # see training.PRECISIONS: mixed_float16 on a GPU, float32 on the CPU
-    strategy: str = "default"  # see training.STRATEGIES; batch_size is then the global batch over all replicas
+    Each field is one setting; the command line derives a flag from each (keras_course.cli.arguments), so adding
+    a setting here is the whole change.
+    """
+
+    model: str = setting(dataclasses.MISSING, "registry name (a keras.applications name or registry model for a "
+                         "transfer run)")
+    dataset: str = setting(dataclasses.MISSING, "dataset name, or image_folder:PATH (one sub-folder per class)")
+    epochs: int = setting(10, "epochs (of a transfer run: of training the new head on the frozen backbone)")
+    batch_size: int = setting(128, "examples per batch (the global batch over all replicas)")
+    optimizer: str = setting("adam", "sgd, momentum, nesterov, adagrad, rmsprop, adam, nadam or adamw")
+    lr: float = setting(None, "peak learning rate (default: the optimizer's usual one)")
+    schedule: str = setting("cosine", "constant, step, exponential, cosine, one_cycle or plateau")
+    warmup_epochs: int = setting(0, "epochs of linear warm-up at the start (cosine)")
+    weight_decay: float = setting(None, "decoupled weight decay (default: none; adamw: 1e-4)")
+    label_smoothing: float = setting(0.0, "label smoothing in [0, 1)")
+    augment: object = setting("none", "policy (none, light, standard, strong) or steps, e.g. 'flip,rotate:0.1'")
+    val_fraction: float = setting(0.1, "share of the training examples held out for validation")
+    seed: int = setting(0, "seed of the split, the initialisation, the data order and the augmentation")
+    patience: int = setting(None, "early stopping patience in epochs (default: off)")
+    limit: int = setting(None, "use at most N training and N test examples")
+    classes: list = setting(None, "keep only these class indices, e.g. 0,1,2,3,4 (relabelled 0..k-1)")
+    data_dir: str = setting(None, "a folder to look in first for the files of downloadable datasets")
+    model_options: dict = setting(None, "builder option, JSON value, e.g. --option width=2 --option 'hidden=[128,64]' "
+                                  "(a transfer run: the registry backbone's options)", factory=dict)
+    image_size: list = setting(None, "(height, width) that image_folder / cats_vs_dogs images are resized to: N or H,W")
+    transfer: dict = setting(None, "set for transfer runs: `model` is then a backbone; see TRANSFER_DEFAULTS")
+    bn_momentum: float = setting(None, "BatchNorm moving-average momentum (default: the model's, 0.99); 0.9 suits runs "
+                                 "of an epoch or two")
+    jit_compile: object = setting("auto", "XLA compilation: auto (on with a GPU, off on the CPU, where it is slower), "
+                                  "on or off")
+    deterministic_ops: bool = setting(False, "bit-for-bit repeatable TF ops (slower on GPU)")
+    precision: str = setting("auto", "auto (mixed_float16 with a GPU, float32 on the CPU), float32, mixed_float16 or "
+                             "mixed_bfloat16")
+    strategy: str = setting("default", "default (one device), mirrored (every local GPU, or every logical CPU) or "
+                            "multiworker (the cluster in TF_CONFIG; run the same command on every worker)")
 
     def transfer_settings(self):
         """The transfer settings with their defaults filled in (None for an ordinary run)."""
@@ -64,7 +81,10 @@ class RunConfig:
     def validate(self):
         """Raise ValueError (one line, naming the setting) for anything that would fail later."""
         if self.transfer is None:
-            models.get_builder(self.model)
+            if not isinstance(self.model_options, dict):
+                raise ValueError(f"`model_options` must be a dict of builder options. Received: "
+                                 f"model_options={self.model_options!r}")
+            models.check_options(self.model, self.model_options)
         else:
             self._validate_transfer()
         data.check_name(self.dataset)
@@ -117,3 +137,12 @@ class RunConfig:
 # `unfreeze_stages` stages) and fine-tunes for `fine_tune_epochs` at `fine_tune_lr`, BatchNorm frozen throughout.
 TRANSFER_DEFAULTS = dict(weights="imagenet", fine_tune_epochs=0, fine_tune_lr=1e-5, unfreeze_stages=None,
                          dropout=0.2, resize=None, options=None)
+TRANSFER_HELP = dict(
+    weights="backbone weights: imagenet (Keras cache), none, project:NAME or a weights file",
+    fine_tune_epochs="then unfreeze the backbone and fine-tune for this many epochs",
+    fine_tune_lr="learning rate of the fine-tuning",
+    unfreeze_stages="fine-tune only the last N stages (default: all)",
+    dropout="dropout before the new head",
+    resize="resize images to N x N inside the model, before the backbone",
+    options="the registry backbone's builder options",
+)

@@ -137,24 +137,17 @@ def lr_find_run(config, out_dir, *, start_lr=1e-7, end_lr=10.0, steps=200, verbo
     import json
     import os
 
-    from keras_course import data, training, viz
-    from keras_course.experiments.config import RunConfig
-    from keras_course.experiments.run import build_model
+    from keras_course import training, viz
+    from keras_course.experiments import engine
 
-    if not isinstance(config, RunConfig):
-        config = RunConfig.from_dict(config)
-    config.validate()
+    config = engine.as_config(config)
     _check_sweep(start_lr, end_lr, steps)
-    train_ds, _, _, info = data.load(config.dataset, val_fraction=config.val_fraction, seed=config.seed,
-                                     limit=config.limit, data_dir=config.data_dir, classes=config.classes,
-                                     image_size=config.image_size)
+    train_ds, _, _, info = engine.load_splits(config)
     training.set_seed(config.seed)
     with training.dtype_policy(config.precision):
-        model = build_model(config, train_ds, info)
-    training.compile_model(model, task=info.task, optimizer=config.optimizer, weight_decay=config.weight_decay,
-                           label_smoothing=config.label_smoothing, jit_compile=config.jit_compile)
-    pipe = data.make_pipeline(train_ds, batch_size=config.batch_size, training=True, augment=config.augment,
-                              seed=config.seed)
+        model = engine.build_for(config, train_ds, info)
+    training.compile_model(model, **engine.compile_options(config, info))
+    pipe, _ = engine.pipelines(config, train_ds)
     result = lr_find(model, pipe, start_lr=start_lr, end_lr=end_lr, steps=steps)
     os.makedirs(out_dir, exist_ok=True)
     viz.lr_find_plot(result, os.path.join(out_dir, "lr_find.png"),

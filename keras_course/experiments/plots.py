@@ -1,4 +1,4 @@
-"""Every picture of a finished run, drawn again from its run directory: `keras-course plot --run-dir DIR`."""
+"""Every picture of a finished run, drawn again from its run directory (what `keras-course plot` draws)."""
 
 import os
 
@@ -8,7 +8,8 @@ from sklearn.metrics import confusion_matrix
 
 from keras_course import data, viz
 from keras_course._checks import check_positive
-from keras_course.experiments.run import HISTORY, load_run
+from keras_course.experiments import engine
+from keras_course.experiments.run_dir import HISTORY, load_run
 
 PLOTS = ("curves", "confusion", "pairs", "top_losses", "filters", "feature_maps", "cam", "gradcam", "tsne")
 FILES = {"curves": "learning_curves.png", "confusion": "confusion_matrix.png", "pairs": "confused_pairs.png",
@@ -56,9 +57,7 @@ def plot_run(run_dir, what="all", *, out_dir=None, layer=None, images=8, max_poi
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
     if layer is not None and "feature_maps" in names:
         viz.activations.get_spatial_layer(model, layer)  # a wrong name fails before anything is drawn
-    _, _, test_ds, info = data.load(config.dataset, val_fraction=config.val_fraction, seed=config.seed,
-                                    limit=config.limit, data_dir=config.data_dir, classes=config.classes,
-                                    image_size=config.image_size)
+    _, _, test_ds, info = engine.load_splits(config)
     x, y = data.to_numpy(test_ds)
     y = y.reshape(-1)
     probabilities = model.predict(data.make_pipeline(test_ds, batch_size=256), verbose=0).astype("float32")

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_course.experiments.run import load_run
+from keras_course.experiments.run_dir import load_run
 
 
 def sha256(path):

@@ -2,7 +2,11 @@
 
 import dataclasses
 
-from keras_course import data, models, training
+from keras_course import data, training
+from keras_course.experiments import engine
+from keras_course.experiments.config import RunConfig
+
+__all__ = ["FitResult", "fit"]
 
 
 @dataclasses.dataclass
@@ -16,24 +20,25 @@ class FitResult:
 
 def fit(model_name, dataset, *, epochs, batch_size=32, optimizer="adam", lr=None, schedule="constant", seed=0,
         augment=None, verbose=0, **model_options):
-    """Load `dataset`, build `model_name` with the task's head and normalisation inside, train, and test.
+    """Load `dataset`, build `model_name` with the task's head and normalisation inside, train, and test: the
+    engine's path (`experiments.engine`) for a RunConfig of these settings, in memory.
 
     Example:
         >>> result = fit("mlp", "moons", epochs=100, lr=1e-2, schedule="cosine", hidden=(16, 16))
         >>> result.test["accuracy"] > 0.95  # lab T2 measured 0.992
         True
     """
-    training.set_seed(seed)
-    train, val, test, info = data.load(dataset, seed=seed)
-    options = {**models.head_options(info.task, info.num_classes), "normalization": data.normalization_for(train, info),
-               **model_options}
-    model = models.build(model_name, input_shape=info.input_shape, **options)
+    config = engine.as_config(RunConfig(model=model_name, dataset=dataset, epochs=epochs, batch_size=batch_size,
+                                        optimizer=optimizer, lr=lr, schedule=schedule, seed=seed,
+                                        augment="none" if augment is None else augment, model_options=model_options))
+    training.set_seed(seed)  # before loading, as the labs' recorded results were made
+    train, val, test, info = engine.load_splits(config)
+    with training.dtype_policy(config.precision):
+        model = engine.build_for(config, train, info)
     clock = data.EpochClock()
-    train_pipe = data.make_pipeline(train, batch_size=batch_size, training=True, augment=augment, seed=seed, clock=clock)
-    steps = int(train_pipe.cardinality())
-    training.compile_model(model, task=info.task, optimizer=optimizer, lr=lr, schedule=schedule,
-                           total_steps=steps * epochs)
-    history = model.fit(train_pipe, validation_data=data.make_pipeline(val, batch_size=256), epochs=epochs,
-                        callbacks=[clock.callback()], verbose=verbose, shuffle=False)
-    scores = model.evaluate(data.make_pipeline(test, batch_size=256), verbose=0, return_dict=True)
-    return FitResult(model, history.history, {k: float(v) for k, v in scores.items()}, info, (train, val, test))
+    train_pipe, val_pipe = engine.pipelines(config, train, val, clock=clock)
+    (history,) = training.fit_phases(model, engine.phases_for(config), train_pipe, val_pipe,
+                                     callbacks=[clock.callback()], verbose=verbose,
+                                     **engine.compile_options(config, info))
+    scores = model.evaluate(data.make_pipeline(test, batch_size=engine.VAL_BATCH), verbose=0, return_dict=True)
+    return FitResult(model, history, {k: float(v) for k, v in scores.items()}, info, (train, val, test))

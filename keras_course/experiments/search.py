@@ -2,7 +2,8 @@
 
 Every trial is an ordinary run configuration (`RunConfig`) with some settings drawn from the search space: the
 same data, model registry, pipeline and compile settings as `keras-course train`, so the best trial's
-configuration, written as `best_config.json`, trains the same way with `keras-course train --config`.
+configuration, written as `best_config.json`, trains the same way with `experiments.train` (or the command line's
+`train` given that file as its config).
 
 The space maps a name to a spec. Names are RunConfig settings (lr, batch_size, optimizer, weight_decay,
 label_smoothing, augment, schedule, bn_momentum, model — a list of models searches depth) or else options of the
@@ -23,16 +24,16 @@ import importlib.util
 import json
 import math
 import os
-import shutil
 import time
 import types
 
 import keras
 
-from keras_course import data, models, training
+from keras_course import models, training
 from keras_course._checks import check_choice, check_positive
 from keras_course.experiments.config import RunConfig
-from keras_course.experiments.run import RunDirectoryError, build_model
+from keras_course.experiments import engine
+from keras_course.experiments.run_dir import claim, read_json, write_json
 
 TUNERS = ("random", "hyperband", "bayesian")
 SETTINGS = ("lr", "batch_size", "optimizer", "weight_decay", "label_smoothing", "augment", "schedule", "bn_momentum",
@@ -86,15 +87,15 @@ def _json_or_text(text):
 
 
 def parse_space(entries):
-    """`NAME=SPEC` strings (the CLI's --space) or a {name: spec} dict, as {name: normalised spec}."""
+    """`NAME=SPEC` strings (as the command line gives them) or a {name: spec} dict, as {name: normalised spec}."""
     if isinstance(entries, dict):
         return {name: parse_spec(name, spec) for name, spec in entries.items()}
     space = {}
     for entry in entries:
         name, sep, spec = entry.partition("=")
         if not sep or not name or not spec:
-            raise ValueError(f"--space must look like NAME=SPEC, e.g. lr=log:1e-4:1e-1 or batch_size=64,128. "
-                             f"Received: --space {entry!r}")
+            raise ValueError(f"Each `space` entry must look like NAME=SPEC, e.g. lr=log:1e-4:1e-1 or "
+                             f"batch_size=64,128. Received: space entry {entry!r}")
         space[name] = parse_spec(name, spec)
     return space
 
@@ -137,7 +138,7 @@ def trial_config(base, values):
 def _check_space(base, space, input_shape, num_classes):
     """Every value a trial can draw makes a valid run: fail before the search, not in trial after trial."""
     if not space:
-        raise ValueError("The search space is empty. Give at least one --space NAME=SPEC, e.g. lr=log:1e-4:1e-1")
+        raise ValueError("The search space is empty: give `space` at least one NAME=SPEC entry, e.g. lr=log:1e-4:1e-1")
     for name, spec in space.items():
         if name in ("epochs", "dataset", "seed", "limit", "classes", "val_fraction"):
             raise ValueError(f"Search space {name!r}: {name} is fixed for the whole search (trials must compare on "
@@ -196,24 +197,19 @@ def _make_hypermodel(base, space, splits, info, verbose):
             config = self.config(hp)
             training.set_seed(config.seed, deterministic_ops=config.deterministic_ops)
             with training.dtype_policy(config.precision):
-                return build_model(config, train_ds, info)
+                return engine.build_for(config, train_ds, info)
 
         def fit(self, hp, model, *args, epochs=None, initial_epoch=0, callbacks=(), **kwargs):
             config = self.config(hp)
-            train_pipe = data.make_pipeline(train_ds, batch_size=config.batch_size, training=True,
-                                            augment=config.augment, seed=config.seed)
-            val_pipe = data.make_pipeline(val_ds, batch_size=max(256, config.batch_size))
-            epochs = config.epochs if epochs is None else epochs
-            steps = int(train_pipe.cardinality())
+            if epochs is not None:  # Hyperband: this trial's budget
+                config = dataclasses.replace(config, epochs=epochs)
+            train_pipe, val_pipe = engine.pipelines(config, train_ds, val_ds)
             # A Hyperband trial that continues another trains epochs - initial_epoch epochs with a fresh
             # optimizer: its schedule spans exactly those.
-            training.compile_model(model, task=info.task, optimizer=config.optimizer, lr=config.lr,
-                                   schedule=config.schedule, total_steps=steps * (epochs - initial_epoch),
-                                   warmup_steps=0 if initial_epoch else steps * config.warmup_epochs,
-                                   weight_decay=config.weight_decay, label_smoothing=config.label_smoothing,
-                                   jit_compile=config.jit_compile)
-            return model.fit(train_pipe, validation_data=val_pipe, epochs=epochs, initial_epoch=initial_epoch,
-                             callbacks=list(callbacks), verbose=2 if verbose >= 2 else 0, shuffle=False)
+            training.fit_phases(model, engine.phases_for(config, initial_epoch=initial_epoch), train_pipe, val_pipe,
+                                callbacks=callbacks, verbose=2 if verbose >= 2 else 0, initial_epoch=initial_epoch,
+                                **engine.compile_options(config, info))
+            return model.history  # the History of the trial's fit: what keras-tuner scores
 
     return RunHyperModel(name="run")
 
@@ -257,26 +253,12 @@ def _tuner_class(tuner_class, times_path):
             try:
                 return super().run_trial(trial, *args, **kwargs)
             finally:
-                times = _read_json(times_path, {})
+                times = read_json(times_path, {})
                 times[trial.trial_id] = round(time.perf_counter() - start, 2)
-                _write_json(times_path, times)
+                write_json(times_path, times)
 
     Timed.__name__ = tuner_class.__name__
     return Timed
-
-
-def _read_json(path, default):
-    if not os.path.exists(path):
-        return default
-    with open(path) as f:
-        return json.load(f)
-
-
-def _write_json(path, payload):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=2)
-    os.replace(tmp, path)
 
 
 class SearchFailedError(RuntimeError):
@@ -330,9 +312,7 @@ def search(config, run_dir, *, space=None, tuner="random", max_trials=10, factor
         overwrite: delete what `run_dir` holds and start over; otherwise an identical search resumes.
         verbose: 0 silent, 1 keras-tuner's report of each trial, 2 also one line per epoch.
     """
-    if not isinstance(config, RunConfig):
-        config = RunConfig.from_dict(config)
-    config.validate()
+    config = engine.as_config(config)
     check_choice("tuner", tuner, TUNERS)
     check_positive("max_trials", max_trials, integer=True)
     if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2:
@@ -343,9 +323,7 @@ def search(config, run_dir, *, space=None, tuner="random", max_trials=10, factor
                          f"Received: transfer={config.transfer!r}, strategy={config.strategy!r}")
     _check_tensorboard()
     run_dir = os.fspath(run_dir)
-    train_ds, val_ds, _, info = data.load(config.dataset, val_fraction=config.val_fraction, seed=config.seed,
-                                          limit=config.limit, data_dir=config.data_dir, classes=config.classes,
-                                          image_size=config.image_size)
+    train_ds, val_ds, _, info = engine.load_splits(config)
     objective = objective or ("val_loss" if info.task == "regression" else "val_accuracy")
     if not objective.startswith("val_"):
         raise ValueError(f"`objective` is measured on the validation split: a name starting with val_, e.g. "
@@ -356,43 +334,30 @@ def search(config, run_dir, *, space=None, tuner="random", max_trials=10, factor
                 "max_trials": max_trials, "factor": factor}
     _check_search_dir(run_dir, settings, overwrite)
     os.makedirs(run_dir, exist_ok=True)
-    _write_json(os.path.join(run_dir, SEARCH_FILE), settings)
+    write_json(os.path.join(run_dir, SEARCH_FILE), settings)
 
     hypermodel = _make_hypermodel(config, space, (train_ds, val_ds), info, verbose)
-    engine = _make_tuner(tuner, hypermodel, run_dir, objective=objective, max_trials=max_trials,
+    keras_tuner_search = _make_tuner(tuner, hypermodel, run_dir, objective=objective, max_trials=max_trials,
                          max_epochs=config.epochs, factor=factor, seed=config.seed, overwrite=False)
     try:
-        engine.search(callbacks=[keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"))], verbose=min(verbose, 1))
+        keras_tuner_search.search(callbacks=[keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"))], verbose=min(verbose, 1))
     except RuntimeError as error:  # keras-tuner stops after 3 failed trials in a row, with the last trial's traceback
         lines = str(error).strip().splitlines()
         raise SearchFailedError(f"{lines[0]} Last error: {lines[-1]}") from None
-    return write_results(engine, config, run_dir, objective)
+    return write_results(keras_tuner_search, config, run_dir, objective)
 
 
 def _check_search_dir(run_dir, settings, overwrite):
-    if not os.path.exists(run_dir):
-        return
-    if not os.path.isdir(run_dir):
-        raise RunDirectoryError(f"--run-dir {run_dir!r} exists and is not a folder. Choose another path.")
-    if overwrite:
-        shutil.rmtree(run_dir)
-        return
-    if not os.listdir(run_dir):
-        return
-    saved = _read_json(os.path.join(run_dir, SEARCH_FILE), None)
-    if saved is None:
-        raise RunDirectoryError(f"--run-dir {run_dir!r} is not empty and holds no {SEARCH_FILE}. Choose an empty or "
-                                "new folder.")
-    # max_trials may grow: the same search resumes and adds trials
-    changed = sorted(k for k in saved.keys() | settings.keys() if k != "max_trials" and saved.get(k) != settings.get(k))
-    if changed:
-        raise RunDirectoryError(f"--run-dir {run_dir!r} holds a search with other settings ({', '.join(changed)}). "
-                                "Use a new --run-dir, or --overwrite to start over.")
+    def changed():  # max_trials may grow: the same search resumes and adds trials
+        saved = read_json(os.path.join(run_dir, SEARCH_FILE), {})
+        return sorted(k for k in saved.keys() | settings.keys() if k != "max_trials" and saved.get(k) != settings.get(k))
+
+    claim(run_dir, overwrite=overwrite, settings_file=SEARCH_FILE, changed=changed, what="search")
 
 
 def write_results(engine, base, run_dir, objective):
     """trials.csv, trials.md and best_config.json from the tuner's trials; raises if no trial finished."""
-    times = _read_json(os.path.join(run_dir, TIMES_FILE), {})
+    times = read_json(os.path.join(run_dir, TIMES_FILE), {})
     trials = list(engine.oracle.trials.values())
     finished = [t for t in trials if t.status == "COMPLETED" and t.score is not None and math.isfinite(t.score)]
     if not finished:
@@ -406,7 +371,7 @@ def write_results(engine, base, run_dir, objective):
     ranked = sorted(finished, key=lambda t: -t.score if descending else t.score)
     ranked += [t for t in trials if t not in finished]
     rows = []
-    space = _read_json(os.path.join(run_dir, SEARCH_FILE), {}).get("space", {})
+    space = read_json(os.path.join(run_dir, SEARCH_FILE), {}).get("space", {})
     for trial in ranked:
         values = drawn_values(trial.hyperparameters.values, space)
         rows.append({"trial": trial.trial_id, "status": trial.status, **{n: values.get(n) for n in names},
@@ -416,15 +381,15 @@ def write_results(engine, base, run_dir, objective):
                      "seconds": times.get(trial.trial_id)})
     best = trial_config(base, drawn_values(ranked[0].hyperparameters.values, space))
     best = dataclasses.replace(best, epochs=base.epochs)  # Hyperband's trials had fewer; train the full budget
-    _write_json(os.path.join(run_dir, BEST_CONFIG), best.to_dict())
+    write_json(os.path.join(run_dir, BEST_CONFIG), best.to_dict())
     columns = list(rows[0])
     with open(os.path.join(run_dir, "trials.csv"), "w", newline="") as f:
         writer = csv.DictWriter(f, columns)
         writer.writeheader()
         writer.writerows(rows)
     with open(os.path.join(run_dir, "trials.md"), "w") as f:
-        f.write(markdown_table(rows, columns) + f"\nBest configuration: {BEST_CONFIG} "
-                f"(`keras-course train --config {os.path.join(run_dir, BEST_CONFIG)}`).\n")
+        f.write(markdown_table(rows, columns) + f"\nBest configuration: {os.path.join(run_dir, BEST_CONFIG)} (a "
+                "RunConfig: train it with experiments.train, or give it to the command line's `train` as its config).\n")
     return SearchResult(rows=rows, best_config=best, run_dir=run_dir, objective=objective)
 
 

@@ -75,16 +75,13 @@ def transfer_study(project, *, target_classes, labels_per_class=(20, 100), seeds
                 start = time.perf_counter()
                 if method == "scratch":
                     model = _scratch_model(manifest, info.num_classes)
-                    training.compile_model(model, lr=scratch_lr)
-                    model.fit(train, epochs=head_epochs + fine_tune_epochs, verbose=0, shuffle=False)
+                    phases = [training.Phase("train", head_epochs + fine_tune_epochs, lr=scratch_lr)]
                 else:
                     model = transfer.build_classifier(manifest["model"], info.num_classes, weights=f"project:{project}")
-                    if method == "frozen":
-                        training.compile_model(model, lr=head_lr)
-                        model.fit(train, epochs=head_epochs, verbose=0, shuffle=False)
-                    else:
-                        transfer.fine_tune(model, train, head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs,
-                                           head_lr=head_lr, fine_tune_lr=fine_tune_lr, verbose=0)
+                    phases = transfer.fine_tune_phases(head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs,
+                                                       head_lr=head_lr, fine_tune_lr=fine_tune_lr)
+                    phases = phases[:1] if method == "frozen" else phases
+                training.fit_phases(model, phases, train)
                 seconds = time.perf_counter() - start
                 accuracy = float(model.evaluate(test_ds, verbose=0, return_dict=True)["accuracy"])
                 rows.append(dict(labels_per_class=n, seed=seed, method=method, test_accuracy=accuracy, seconds=seconds))

@@ -71,12 +71,12 @@ def _probabilities(outputs):
 def predict_files(model_path, files, *, top_k=3, class_names=None):
     """One Prediction per file, in order; a file that cannot be read has `error` set instead of `top`."""
     if top_k < 1:
-        raise ValueError(f"top_k must be >= 1. Received: {top_k}")
+        raise ValueError(f"`top_k` must be >= 1. Received: top_k={top_k!r}")
     if not files:
-        raise ValueError("files is empty: pass one or more PNG or JPEG files")
+        raise ValueError("`files` is empty: pass one or more PNG or JPEG files")
     runtime = load_runtime(model_path)
     if len(runtime.input_shape) != 3:
-        raise ValueError(f"--model {model_path!r} takes inputs of shape {runtime.input_shape}, not images")
+        raise ValueError(f"model_path={model_path!r} takes inputs of shape {runtime.input_shape}, not images")
     names = list(class_names or find_class_names(model_path))
     predictions = []
     for path in files:

@@ -95,15 +95,15 @@ def load_runtime(path):
             return SavedModelRuntime(path)
         if os.path.exists(os.path.join(path, "model.keras")):
             return KerasRuntime(os.path.join(path, "model.keras"))
-        raise ValueError(f"--model {path!r} is a folder with neither saved_model.pb nor model.keras: pass a run "
+        raise ValueError(f"path={path!r} is a folder with neither saved_model.pb nor model.keras: pass a run "
                          "directory, a SavedModel folder, or a .keras, .tflite or .onnx file")
     if not os.path.exists(path):
-        raise ValueError(f"--model {path!r} does not exist: pass a run directory, a SavedModel folder, or a .keras, "
+        raise ValueError(f"path={path!r} does not exist: pass a run directory, a SavedModel folder, or a .keras, "
                          ".tflite or .onnx file")
     runtimes = {KERAS_SUFFIX: KerasRuntime, ".tflite": TFLiteRuntime, ".onnx": OnnxRuntime}
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in runtimes:
-        raise ValueError(f"--model {path!r} has suffix {suffix!r}; expected a run directory, a SavedModel folder, or "
+        raise ValueError(f"path={path!r} has suffix {suffix!r}; expected a run directory, a SavedModel folder, or "
                          "a .keras, .tflite or .onnx file")
     return runtimes[suffix](path)
 

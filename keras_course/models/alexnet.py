@@ -3,7 +3,7 @@
 import keras
 
 from keras_course.models import common
-from keras_course.models.registry import register
+from keras_course.models.registry import register_variant
 from keras_course.models.weights import check_weights, load_weights
 
 
@@ -45,7 +45,5 @@ def AlexNet(*, name="alexnet", stem="imagenet", include_top=True, weights=None, 
     return load_weights(model, weights, name=name, include_top=include_top)
 
 
-@register("alexnet", "AlexNet, torchvision's layout (61.1M parameters at 224 px)", default_input_shape=(224, 224, 3))
-def alexnet(*, input_shape=None, num_classes=1000, **options):
-    """AlexNet. Options: see `AlexNet`."""
-    return AlexNet(input_shape=input_shape, num_classes=num_classes, **options)
+alexnet = register_variant("alexnet", AlexNet, {}, description="AlexNet, torchvision's layout (61.1M parameters at "
+                           "224 px)", default_input_shape=(224, 224, 3))

@@ -8,7 +8,7 @@ import keras
 
 from keras_course.models import common
 from keras_course.models.layers import FusedBatchNormalization
-from keras_course.models.registry import register
+from keras_course.models.registry import register_variant
 from keras_course.models.weights import KERAS_TWINS, check_weights, load_weights
 
 BN_EPSILON = 1.001e-5
@@ -88,18 +88,13 @@ VARIANTS = {
 }
 
 
-def _register(name, spec):
-    def builder(*, input_shape=None, num_classes=1000, **options):
-        return DenseNet(**{"name": name, **spec, "input_shape": input_shape, "num_classes": num_classes, **options})
-
-    size = spec.get("default_size", 224)
+def _describe(name, spec):
+    if spec.get("stem") == "small":
+        return f"DenseNet-BC (L=100, k={spec['growth_rate']}), CIFAR layout (Huang et al. 2017)"
     twin = f", keras twin {KERAS_TWINS[name][0]}" if name in KERAS_TWINS else ""
-    text = f"DenseNet, blocks {spec['blocks']}, growth {spec.get('growth_rate', 32)}{twin}"
-    if name == "densenet_bc_100":
-        text = "DenseNet-BC (L=100, k=12), CIFAR layout (Huang et al. 2017)"
-    builder.__doc__ = f"{text}. Options: see `DenseNet`."
-    register(name, text, default_input_shape=(size, size, 3))(builder)
-    return builder
+    return f"DenseNet, blocks {spec['blocks']}, growth {spec.get('growth_rate', 32)}{twin}"
 
 
-BUILDERS = {name: _register(name, spec) for name, spec in VARIANTS.items()}
+BUILDERS = {name: register_variant(name, DenseNet, spec, description=_describe(name, spec),
+                                   default_input_shape=(spec.get("default_size", 224),) * 2 + (3,))
+            for name, spec in VARIANTS.items()}

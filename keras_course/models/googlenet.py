@@ -4,7 +4,7 @@ import keras
 
 from keras_course.models import common
 from keras_course.models.layers import FusedBatchNormalization
-from keras_course.models.registry import register
+from keras_course.models.registry import register_variant
 from keras_course.models.weights import check_weights, load_weights
 
 # module name: (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection), from the paper's table 1
@@ -93,8 +93,5 @@ def GoogLeNet(*, name="googlenet", stem="imagenet", aux_logits=False, batch_norm
     return load_weights(model, weights, name=name, include_top=include_top)
 
 
-@register("googlenet", "GoogLeNet / Inception v1 with batch norm; auxiliary heads optional",
-          default_input_shape=(224, 224, 3))
-def googlenet(*, input_shape=None, num_classes=1000, **options):
-    """GoogLeNet. Options: see `GoogLeNet`."""
-    return GoogLeNet(input_shape=input_shape, num_classes=num_classes, **options)
+googlenet = register_variant("googlenet", GoogLeNet, {}, description="GoogLeNet / Inception v1 with batch norm; "
+                             "auxiliary heads optional", default_input_shape=(224, 224, 3))

@@ -10,7 +10,7 @@ import keras
 
 from keras_course.models import common
 from keras_course.models.layers import FusedBatchNormalization, ZeroPadShortcut
-from keras_course.models.registry import register
+from keras_course.models.registry import register_variant
 from keras_course.models.weights import KERAS_TWINS, check_weights, load_weights
 
 BN_EPSILON = 1.001e-5  # keras.applications' value; needed for numerical parity with its models
@@ -215,14 +215,6 @@ def _describe(name, spec):
     return f"{kind}, {spec['block']} blocks {spec['stages']}, {layout}{twin}"
 
 
-def _register(name, spec):
-    def builder(*, input_shape=None, num_classes=1000, **options):
-        return ResNet(**{"name": name, **spec, "input_shape": input_shape, "num_classes": num_classes, **options})
-
-    builder.__doc__ = f"{_describe(name, spec)}. Options: see `ResNet`."
-    size = spec["default_size"]
-    register(name, _describe(name, spec), default_input_shape=(size, size, 3))(builder)
-    return builder
-
-
-BUILDERS = {name: _register(name, spec) for name, spec in VARIANTS.items()}
+BUILDERS = {name: register_variant(name, ResNet, spec, description=_describe(name, spec),
+                                   default_input_shape=(spec["default_size"], spec["default_size"], 3))
+            for name, spec in VARIANTS.items()}

@@ -8,7 +8,7 @@ import keras
 
 from keras_course.models import common
 from keras_course.models.layers import FusedBatchNormalization
-from keras_course.models.registry import register
+from keras_course.models.registry import register_variant
 from keras_course.models.weights import KERAS_TWINS, check_weights, load_weights
 
 FILTERS = (64, 128, 256, 512, 512)
@@ -66,15 +66,10 @@ VARIANTS = {**{n: dict(convs=c) for n, c in CONVS.items()},
             **{f"{n}_bn": dict(convs=c, batch_norm=True) for n, c in CONVS.items()}}
 
 
-def _register(name, spec):
-    def builder(*, input_shape=None, num_classes=1000, **options):
-        return VGG(**{"name": name, **spec, "input_shape": input_shape, "num_classes": num_classes, **options})
-
+def _describe(name, spec):
     twin = f", keras twin {KERAS_TWINS[name][0]}" if name in KERAS_TWINS else ""
-    text = f"VGG, {sum(spec['convs']) + 3} weight layers{' with batch norm' if spec.get('batch_norm') else ''}{twin}"
-    builder.__doc__ = f"{text}. Options: see `VGG`."
-    register(name, text, default_input_shape=(224, 224, 3))(builder)
-    return builder
+    return f"VGG, {sum(spec['convs']) + 3} weight layers{' with batch norm' if spec.get('batch_norm') else ''}{twin}"
 
 
-BUILDERS = {name: _register(name, spec) for name, spec in VARIANTS.items()}
+BUILDERS = {name: register_variant(name, VGG, spec, description=_describe(name, spec), default_input_shape=(224, 224, 3))
+            for name, spec in VARIANTS.items()}

@@ -9,6 +9,7 @@ from keras_course.training.distribute import (STRATEGIES, is_chief, is_multiwork
                                               worker_dir)
 from keras_course.training.diagnostics import layer_statistics
 from keras_course.training.layerwise import with_lr_multipliers
+from keras_course.training.phases import Phase, fit_phases, phase_starts
 from keras_course.training.precision import PRECISIONS, dtype_policy, resolve_precision
 from keras_course.training.schedules import SCHEDULES, OneCycle, make_schedule
 from keras_course.training.seeding import set_seed

@@ -68,20 +68,45 @@ class ExactBackupAndRestore(keras.callbacks.BackupAndRestore):
         super().__init__(backup_dir, delete_checkpoint=False, **kwargs)
         self.peers = [c for c in peers if c is not self]
         self._pointer = os.path.join(backup_dir, "training_metadata.json")
+        # Set by training.fit_phases before each fit: the phase's index (recorded in every backup) and whether
+        # this fit resumes from the backup (a later phase of the same run continues in memory instead).
+        self.phase = 0
+        self.restore = True
+
+    def position(self):
+        """The backup's pointer: {"epoch", "phase", "phase_done", "stopped"}, or None when there is no backup."""
+        if not os.path.exists(self._pointer):
+            return None
+        with open(self._pointer) as f:
+            return json.load(f)
 
     def on_train_begin(self, logs=None):
-        if not os.path.exists(self._pointer):
+        position = self.position() if self.restore else None
+        if position is None:
             return
-        with open(self._pointer) as f:
-            epoch = int(json.load(f)["epoch"])
+        epoch = int(position["epoch"])
         folder = os.path.join(self.backup_dir, f"epoch_{epoch}")
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(os.path.join(folder, "latest.weights.h5"))
-        self.model._initial_epoch = epoch
+        self.model._initial_epoch = epoch  # private: how Keras's own BackupAndRestore tells fit where to start
+        self._current_epoch = epoch
         self._restore_state(os.path.join(folder, STATE_FILE))
 
-    def _save_model(self):
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        self.model._initial_epoch = None  # Keras keeps it after fit: the next phase's fit would start there too
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._stopped = bool(self.model.stop_training)  # early stopping (placed before this callback) decided
+        super().on_epoch_end(epoch, logs)
+
+    def finish_phase(self):
+        """Back up the state at the end of a phase (after early stopping put its best weights back), marked done."""
+        self._stopped = False
+        self._save_model(phase_done=True)
+
+    def _save_model(self, phase_done=False):
         epoch = self._current_epoch
         folder = os.path.join(self.backup_dir, f"epoch_{epoch}")
         staging = folder + ".tmp"
@@ -91,8 +116,10 @@ class ExactBackupAndRestore(keras.callbacks.BackupAndRestore):
         self._save_state(os.path.join(staging, STATE_FILE))
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(staging, folder)
+        pointer = {"epoch": epoch, "batch": 0, "phase": self.phase, "phase_done": phase_done,
+                   "stopped": getattr(self, "_stopped", False)}
         with open(self._pointer + ".tmp", "w") as f:
-            json.dump({"epoch": epoch, "batch": 0}, f)
+            json.dump(pointer, f)
         os.replace(self._pointer + ".tmp", self._pointer)  # the backup counts from here on
         for name in os.listdir(self.backup_dir):
             if name.startswith("epoch_") and name != f"epoch_{epoch}":

@@ -10,6 +10,6 @@ from keras_course.transfer.backbones import (KERAS_BACKBONES, Backbone, list_bac
                                              read_manifest)
 from keras_course.transfer.classifier import backbone_of, build_classifier
 from keras_course.transfer.embed import embed, features_model
-from keras_course.transfer.fine_tune import FineTuneResult, fine_tune
+from keras_course.transfer.fine_tune import FineTuneResult, fine_tune, fine_tune_phases
 from keras_course.transfer.freezing import freeze, split_stages, stage_lr_multipliers, unfreeze
 from keras_course.models.layers import PREPROCESSING_MODES, BackbonePreprocessing

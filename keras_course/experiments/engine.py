@@ -1,0 +1,95 @@
+"""The one path from a RunConfig to a trained model: its data, its model, its pipelines and its phases.
+
+    train, val, test, info = load_splits(config)
+    model = build_for(config, train, info)
+    train_pipe, val_pipe = pipelines(config, train, val)
+    training.fit_phases(model, phases_for(config), train_pipe, val_pipe, **compile_options(config, info))
+
+`train` (a run directory), the search's trials, the learning-rate finder, `fit` (in memory, for the labs), the
+comparison and the transfer study all go through these functions; a new way of training adds phases, not a copy.
+"""
+
+from keras_course import data, models, training
+from keras_course.experiments.config import RunConfig
+
+__all__ = ["as_config", "build_for", "compile_options", "load_splits", "phases_for", "pipelines"]
+
+VAL_BATCH = 256  # evaluation batches: at least this, or the training batch when larger
+
+
+def as_config(config):
+    """`config` (a RunConfig or a dict of its fields) as a validated RunConfig."""
+    if not isinstance(config, RunConfig):
+        if not isinstance(config, dict):
+            raise ValueError(f"`config` must be a RunConfig or a dict of its fields. Received: config={config!r}")
+        config = RunConfig.from_dict(config)
+    return config.validate()
+
+
+def load_splits(config):
+    """(train, val, test, info) of `config`'s dataset: unbatched `(x, y)` datasets, split by its seed."""
+    splits = data.load(config.dataset, val_fraction=config.val_fraction, seed=config.seed, limit=config.limit,
+                       data_dir=config.data_dir, classes=config.classes, image_size=config.image_size)
+    if config.augment not in (None, "none", []) and not splits[3].is_image:
+        raise ValueError(f"`augment` applies to image datasets; {config.dataset!r} is not one. "
+                         f"Received: augment={config.augment!r}")
+    return splits
+
+
+def build_for(config, train, info):
+    """The registry model of `config` with the task's head and the normalisation inside (a transfer run: the
+    backbone with a new head), in the current dtype policy."""
+    settings = config.transfer_settings()
+    if settings is not None:
+        from keras_course import transfer
+
+        return transfer.build_classifier(
+            config.model, models.head_options(info.task, info.num_classes)["num_classes"], weights=settings["weights"],
+            input_shape=info.input_shape, dropout=settings["dropout"], resize=settings["resize"],
+            options=settings["options"],
+        )
+    options = dict(models.head_options(info.task, info.num_classes))
+    options["normalization"] = data.normalization_for(train, info)
+    options.update(config.model_options)
+    model = models.build(config.model, input_shape=info.input_shape, **options)
+    if config.bn_momentum is not None:
+        models.set_batch_norm_momentum(model, config.bn_momentum)
+    return model
+
+
+def pipelines(config, train, val=None, *, clock=None):
+    """(training pipeline, validation pipeline or None): batched, the training one shuffled and augmented by
+    `config`'s seed (and `clock`'s epoch, for an exact resume)."""
+    train_pipe = data.make_pipeline(train, batch_size=config.batch_size, training=True, augment=config.augment,
+                                    seed=config.seed, clock=clock)
+    val_pipe = None if val is None else data.make_pipeline(val, batch_size=max(VAL_BATCH, config.batch_size))
+    return train_pipe, val_pipe
+
+
+def phases_for(config, *, initial_epoch=0):
+    """The phases of `config`: one for a plain run (its epochs from `initial_epoch` on), the head and the
+    fine-tuning for a transfer run (`transfer.fine_tune_phases`); phases of zero epochs are left out."""
+    settings = config.transfer_settings()
+    if settings is None:
+        phases = [training.Phase("train", config.epochs - initial_epoch, lr=config.lr, schedule=config.schedule,
+                                 # a run that continues another (a Hyperband trial) does not warm up again
+                                 warmup_epochs=0 if initial_epoch else config.warmup_epochs)]
+    else:
+        from keras_course import transfer
+
+        stages = settings["unfreeze_stages"]
+        phases = transfer.fine_tune_phases(
+            head_epochs=config.epochs, fine_tune_epochs=settings["fine_tune_epochs"], head_lr=config.lr,
+            fine_tune_lr=settings["fine_tune_lr"], unfreeze=None if stages is None else {"stages": stages},
+            head_schedule=config.schedule, head_warmup_epochs=config.warmup_epochs)
+    return [phase for phase in phases if phase.epochs]
+
+
+def compile_options(config, info, *, replicas=1):
+    """What every phase of `config` compiles with besides its own optimizer settings (`training.fit_phases`)."""
+    options = dict(task=info.task, optimizer=config.optimizer, weight_decay=config.weight_decay,
+                   label_smoothing=config.label_smoothing, jit_compile=config.jit_compile)
+    if replicas > 1:  # several steps per call fail in a distributed fit (keras-team/keras#19246)
+        options["steps_per_execution"] = 1
+    return options
+

@@ -1,0 +1,311 @@
+"""The training engine: phases, resume across phases, and the commands recorded in saved_models/ replayed."""
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+import keras_course.models  # noqa: F401  (registers the project's layers, for load_model in this process)
+from keras_course import experiments, models, training
+from keras_course.cli import arguments
+from keras_course.cli.main import DEMO, _parser, main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MANIFESTS = sorted(os.path.join(ROOT, "saved_models", name, "manifest.json")
+                   for name in os.listdir(os.path.join(ROOT, "saved_models"))
+                   if os.path.exists(os.path.join(ROOT, "saved_models", name, "manifest.json")))
+# a transfer run of a narrow resnet20 backbone on 32 px Fashion-MNIST: 2 head epochs, then 3 of fine-tuning
+TRANSFER = experiments.RunConfig(model="resnet20", dataset="fashion_mnist", epochs=2, batch_size=64, lr=3e-3,
+                                 limit=600, seed=1, schedule="constant", augment="light", image_size=None,
+                                 transfer=dict(weights=None, fine_tune_epochs=3, fine_tune_lr=1e-3, unfreeze_stages=1,
+                                               dropout=0.2, resize=32, options={"width": 0.25}))
+
+
+def _weights(run_dir):
+    return [w.numpy() for w in keras.models.load_model(os.path.join(run_dir, "model.keras")).weights]
+
+
+def _epochs_in_history(run_dir):
+    with open(os.path.join(run_dir, "history.csv")) as f:
+        return [int(line.split(",")[0]) for line in f.read().splitlines()[1:]]
+
+
+def _toy(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6)).astype("float32")
+    return x, (x[:, 0] > 0).astype("int32")
+
+
+def _two_layer_model():
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(8, activation="relu", name="body")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax", name="head")(hidden))
+
+
+def test_fit_phases_sets_what_trains_compiles_each_phase_and_numbers_epochs_across():
+    model = _two_layer_model()
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append((epoch, len(self.model.trainable_weights), float(self.model.optimizer.learning_rate)))
+
+    def body_frozen(m):
+        m.get_layer("body").trainable = False
+
+    def all_train(m):
+        m.get_layer("body").trainable = True
+
+    phases = [training.Phase("head", 2, lr=0.1, trains=body_frozen, callbacks=[Record()]),
+              training.Phase("all", 0, lr=0.5),  # trains nothing, still compiles
+              training.Phase("all", 3, lr=0.01, optimizer="sgd", trains=all_train)]
+    x, y = _toy()
+    histories = training.fit_phases(model, phases, (x, y), callbacks=[])
+    assert [len(h.get("loss", [])) for h in histories] == [2, 0, 3]
+    assert seen == [(0, 2, pytest.approx(0.1)), (1, 2, pytest.approx(0.1))]  # the phase's own callback, its phase only
+    assert type(model.optimizer).__name__ == "SGD" and len(model.trainable_weights) == 4
+    assert training.phase_starts(phases, 5) == [5, 7, 7]
+    with pytest.raises(ValueError, match="epochs"):
+        training.Phase("bad", -1)
+    with pytest.raises(ValueError, match="phases"):
+        training.fit_phases(model, [], x)
+
+
+def test_a_transfer_run_is_the_head_then_the_fine_tuning_of_transfer_itself():
+    head, tune = experiments.phases_for(TRANSFER)
+    assert (head.name, head.epochs, head.lr, tune.name, tune.epochs, tune.lr) == ("head", 2, 3e-3, "fine_tune", 3, 1e-3)
+    no_tuning = experiments.RunConfig(**{**TRANSFER.to_dict(), "transfer": {**TRANSFER.transfer, "fine_tune_epochs": 0}})
+    assert [p.name for p in experiments.phases_for(no_tuning)] == ["head"]
+    plain = experiments.RunConfig(model="mlp", dataset="digits", epochs=4, warmup_epochs=1)
+    (phase,) = experiments.phases_for(plain, initial_epoch=1)
+    assert (phase.epochs, phase.warmup_epochs, phase.schedule) == (3, 0, "cosine")
+
+
+class _Interrupt(Exception):
+    pass
+
+
+class _StopAt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise _Interrupt(f"interrupted at epoch {epoch}")
+
+
+@pytest.mark.parametrize("stop_at", [2, 3], ids=["between_the_phases", "inside_fine_tuning"])
+def test_a_transfer_run_interrupted_resumes_in_its_phase_to_the_same_weights(tmp_path, monkeypatch, stop_at):
+    reference = experiments.train(TRANSFER, tmp_path / "reference", verbose=0)
+    original = training.make_callbacks
+
+    def interrupting(*args, **kwargs):
+        return [_StopAt(stop_at)] + original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "make_callbacks", interrupting)
+    with pytest.raises(_Interrupt):
+        experiments.train(TRANSFER, tmp_path / "run", verbose=0)
+    with open(tmp_path / "run" / "backup" / "training_metadata.json") as f:
+        position = json.load(f)
+    # the end of the head phase is backed up and marked done; an epoch inside fine-tuning is recorded as phase 1
+    assert (position["phase"], position["phase_done"]) == ((0, True) if stop_at == 2 else (1, False))
+    monkeypatch.setattr(training, "make_callbacks", original)
+    resumed = experiments.train(TRANSFER, tmp_path / "run", verbose=0)
+    assert resumed["epochs_run"] == 5 and _epochs_in_history(tmp_path / "run") == list(range(5))
+    assert resumed["weights_sha256"] == reference["weights_sha256"]
+    assert resumed["test_accuracy"] == reference["test_accuracy"]
+
+
+def _cli(*args):
+    return [sys.executable, "-m", "keras_course.cli.main", *args]
+
+
+def test_kill_9_in_the_fine_tuning_phase_then_the_same_command_resumes_there(tmp_path):
+    """The real thing for a two-phase run: SIGKILL during fine-tuning, rerun, compare with an uninterrupted run."""
+    command = ["transfer", "--data", "fashion_mnist", "--backbone", "resnet20", "--weights", "none", "--option",
+               "width=0.25", "--resize", "32", "--limit", "1500", "--epochs", "2", "--fine-tune-epochs", "4",
+               "--unfreeze-stages", "2", "--fine-tune-lr", "1e-3", "--batch-size", "64", "--seed", "2", "--quiet"]
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1"}
+    killed = str(tmp_path / "killed")
+    process = subprocess.Popen(_cli(*command, "--run-dir", killed), env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    pointer = os.path.join(killed, "backup", "training_metadata.json")
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        try:
+            with open(pointer) as f:
+                position = json.load(f)
+            if position.get("phase") == 1 and position["epoch"] >= 3:
+                break
+        except (ValueError, OSError):
+            pass
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before it could be killed in its second phase"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not os.path.exists(os.path.join(killed, "metrics.json"))
+    subprocess.run(_cli(*command, "--run-dir", killed), env=env, check=True, capture_output=True)
+    reference = str(tmp_path / "reference")
+    subprocess.run(_cli(*command, "--run-dir", reference), env=env, check=True, capture_output=True)
+    assert _epochs_in_history(killed) == list(range(6))
+    diffs = [float(np.abs(a - b).max()) for a, b in zip(_weights(killed), _weights(reference))]
+    assert max(diffs) == 0.0
+
+
+def _manifest_argv(manifest):
+    argv = shlex.split(manifest["command"])
+    assert argv[0] == "keras-course"
+    return argv[1:]
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=[os.path.basename(os.path.dirname(p)) for p in MANIFESTS])
+def test_the_command_of_each_saved_model_still_makes_its_config_and_runs_at_tiny_size(path, tmp_path):
+    with open(path) as f:
+        manifest = json.load(f)
+    argv = _manifest_argv(manifest)
+    args = _parser().parse_args(argv)
+    if argv[0] == "demo":
+        config = experiments.RunConfig(**DEMO)
+    else:
+        config = arguments.config_from_args(args)
+    (tmp_path / "saved_run").mkdir()  # the comparison a resumed run makes, against the config the model recorded
+    (tmp_path / "saved_run" / "config.json").write_text(json.dumps(manifest["config"]))
+    ignored = {"epochs", "limit"} if argv[0] == "demo" else set()  # the demo records the epochs it was run with
+    assert set(experiments.run_dir.changed_settings(str(tmp_path / "saved_run"), config)) <= ignored
+    tiny = ["--epochs", "1", "--limit", "200", "--run-dir", str(tmp_path / "run")]
+    if argv[0] != "demo":
+        tiny += ["--quiet", "--batch-size", "64"]
+    assert main(argv + tiny + ["--save-to", str(tmp_path / "saved")]) == 0
+    assert os.path.exists(tmp_path / "saved")
+
+
+def test_every_run_setting_has_a_train_flag_and_reaches_the_config():
+    values = {"model": "resnet20", "dataset": "cifar10", "epochs": 3, "batch_size": 16, "optimizer": "sgd", "lr": 0.5,
+              "schedule": "step", "warmup_epochs": 1, "weight_decay": 1e-4, "label_smoothing": 0.1,
+              "augment": ["flip", "rotate:0.1"], "val_fraction": 0.2, "seed": 7, "patience": 2, "limit": 99,
+              "classes": [0, 3], "data_dir": "/d", "model_options": {"width": 0.5}, "image_size": [20, 24],
+              "bn_momentum": 0.9, "jit_compile": False, "deterministic_ops": True, "precision": "float32",
+              "strategy": "mirrored"}
+    transfer = {"weights": None, "fine_tune_epochs": 2, "fine_tune_lr": 1e-4, "unfreeze_stages": 1, "dropout": 0.3,
+                "resize": 64}
+    argv = ["train", "--model", "resnet20", "--dataset", "cifar10", "--epochs", "3", "--batch-size", "16", "--optimizer",
+            "sgd", "--lr", "0.5", "--schedule", "step", "--warmup-epochs", "1", "--weight-decay", "1e-4",
+            "--label-smoothing", "0.1", "--augment", "flip,rotate:0.1", "--val-fraction", "0.2", "--seed", "7",
+            "--patience", "2", "--limit", "99", "--classes", "0,3", "--data-dir", "/d", "--option", "width=0.5",
+            "--image-size", "20,24", "--bn-momentum", "0.9", "--jit", "off", "--deterministic", "--precision",
+            "float32", "--strategy", "mirrored"]
+    config = arguments.config_from_args(_parser().parse_args(argv))
+    assert {k: v for k, v in config.to_dict().items() if k != "transfer"} == values
+    assert set(values) | {"transfer"} == {f for f in config.to_dict()}  # every field was set from a flag
+    nested = ["--weights", "none", "--fine-tune-epochs", "2", "--fine-tune-lr", "1e-4", "--unfreeze-stages", "1",
+              "--head-dropout", "0.3", "--resize", "64"]
+    config = arguments.config_from_args(_parser().parse_args(argv + nested))
+    assert config.transfer == {**transfer, "options": {"width": 0.5}} and config.model_options == {}
+
+
+def test_transfer_takes_trains_flags_with_its_own_defaults_and_keeps_its_old_spelling():
+    config = arguments.config_from_args(_parser().parse_args(
+        ["transfer", "--data", "digits", "--backbone", "resnet20", "--dropout", "0.4", "--option", "width=0.25"]),
+        defaults=__import__("keras_course.cli.main", fromlist=["x"]).TRANSFER_COMMAND, transfer=True)
+    assert (config.dataset, config.model, config.epochs, config.lr, config.batch_size, config.augment,
+            config.val_fraction, config.schedule) == ("digits", "resnet20", 5, 1e-3, 32, "light", 0.2, "constant")
+    assert config.transfer == dict(weights="imagenet", fine_tune_epochs=0, fine_tune_lr=1e-5, unfreeze_stages=None,
+                                   dropout=0.4, options={"width": 0.25})
+
+
+def test_library_errors_speak_python_and_the_command_line_speaks_flags(tmp_path, capsys):
+    config = experiments.RunConfig(model="mlp", dataset="xor", epochs=1)
+    experiments.train(config, tmp_path / "run", verbose=0)
+    with pytest.raises(experiments.RunDirectoryError) as error:
+        experiments.train(config, tmp_path / "run", verbose=0)
+    assert "run_dir=" in str(error.value) and "overwrite=True" in str(error.value) and "--" not in str(error.value)
+    with pytest.raises(experiments.RunDirectoryError, match=r"other settings \(epochs\).*overwrite=True"):
+        experiments.train(experiments.RunConfig(model="mlp", dataset="xor", epochs=2), tmp_path / "run", verbose=0)
+    assert main(["train", "--model", "mlp", "--dataset", "xor", "--epochs", "2", "--run-dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "--run-dir" in err and "--overwrite" in err and "run_dir=" not in err and "overwrite=True" not in err
+
+
+def test_a_bad_input_prints_exactly_one_line_and_no_tensorflow_start_up_lines():
+    """TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL; the command line keeps them for --verbose."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_COURSE_VERBOSE")}
+    bad = ["train", "--model", "lenet5_bn", "--dataset", "fashion_mnist", "--option", "no_such_option=1"]
+    result = subprocess.run(_cli(*bad), env=env, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "no option 'no_such_option'" in result.stderr and "width" in result.stderr
+    verbose = subprocess.run(_cli(*bad, "--verbose"), env=env, capture_output=True, text=True)
+    assert verbose.returncode == 2 and len(verbose.stderr.strip().splitlines()) > 1  # TensorFlow's own lines too
+
+
+def test_registry_natural_order_exclude_input_tensor_and_unknown_options():
+    assert models.list_models("resnet*", exclude="*_*") == ["resnet18", "resnet20", "resnet32", "resnet34", "resnet44",
+                                                            "resnet50", "resnet56", "resnet101", "resnet110",
+                                                            "resnet152"]
+    assert models.list_models("*resnet1*", exclude="resnet*") == ["preact_resnet18", "preact_resnet101",
+                                                                  "preact_resnet152"]
+    model = models.build("resnet50", input_tensor=keras.Input((64, 64, 3)), num_classes=5, weights=None)
+    assert model.output_shape == (None, 5)
+    with pytest.raises(ValueError, match=r"no option 'no_such_option'.*Its options: width, dropout"):
+        models.build("lenet5_bn", input_shape=(28, 28, 1), num_classes=10, no_such_option=1)
+    with pytest.raises(ValueError, match="Did you mean 'width'"):
+        models.build("resnet20", input_shape=(32, 32, 3), num_classes=10, widht=2)
+    with pytest.raises(ValueError, match="needs `input_shape`"):
+        models.build("mlp", num_classes=2)
+    with pytest.raises(ValueError, match="no option 'depth'"):
+        experiments.RunConfig(model="cnn4_bn", dataset="digits", model_options={"depth": 3}).validate()
+
+
+@pytest.mark.parametrize("name", models.list_models())
+def test_every_registered_builder_has_a_signature_with_its_options(name):
+    import inspect
+
+    parameters = inspect.signature(models.get_builder(name)).parameters
+    assert "num_classes" in parameters and "input_shape" in parameters
+    assert not any(p.kind == p.VAR_KEYWORD for p in parameters.values())
+
+
+def test_the_engine_is_the_only_path_that_loads_and_fits():
+    """Indicators of one training path: data loaded in one place, model.fit called in few, no flags in messages."""
+    import re
+
+    root = os.path.join(ROOT, "keras_course")
+    loads, fits, flags = [], [], []
+    flag = re.compile(r"--(run-dir|overwrite|epochs|model|dataset|space|max-trials|tuner|seed|config|limit|"
+                      r"batch-size|lr)\b")
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            path = os.path.join(folder, name)
+            relative = os.path.relpath(path, root)
+            with open(path) as f:
+                for number, line in enumerate(f, 1):
+                    where = f"{relative}:{number}"
+                    if relative.startswith("experiments") and "data.load(" in line:
+                        loads.append(where)
+                    if relative.startswith("experiments") and ".fit(" in line:
+                        fits.append(where)
+                    if not relative.startswith("cli") and flag.search(line):
+                        flags.append(where)
+    assert len(loads) <= 2, loads
+    assert len(fits) <= 3, fits
+    assert flags == []
+
+
+def test_the_readmes_engine_example_runs():
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    block = readme.split("**One engine.**", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    assert "epochs=3, limit=5000" in block
+    namespace = {}
+    exec(block.replace("epochs=3, limit=5000", "epochs=1, limit=300"), namespace)
+    assert namespace["model"].optimizer.iterations.numpy() == len(namespace["train_ds"])
