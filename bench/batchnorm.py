@@ -1,4 +1,4 @@
-"""`batchnorm`: the library's FusedBatchNormalization against keras.layers.BatchNormalization, same model.
+"""`batchnorm`: the library's fused BatchNormalization (models.layers) against keras.layers.BatchNormalization, same model.
 
 Each model is built twice, once with the fused layer and once with Keras's (the builder's layer class swapped),
 and their training steps are timed in alternation after a warm-up, at batch 128.
@@ -18,12 +18,12 @@ def _build_with_keras_batch_norm(name, module_name, shape):
     import keras
 
     module = importlib.import_module(f"keras_course.models.{module_name}")
-    fused = module.FusedBatchNormalization
-    module.FusedBatchNormalization = keras.layers.BatchNormalization
+    fused = module.BatchNormalization
+    module.BatchNormalization = keras.layers.BatchNormalization
     try:
         return steps.compiled(name, shape)
     finally:
-        module.FusedBatchNormalization = fused
+        module.BatchNormalization = fused
 
 
 def run(quick=False, batch_size=128):

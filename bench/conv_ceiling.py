@@ -178,7 +178,7 @@ def cnn4_variant(batch_norm=True, relu=True):
     """cnn4_bn's layers (28x28x1 in), optionally without its batch norms or ReLUs."""
     import keras
 
-    from keras_course.models.layers import FusedBatchNormalization
+    from keras_course.models.layers import BatchNormalization as FusedBatchNormalization
 
     inputs = keras.Input((28, 28, 1))
     x = keras.layers.Rescaling(1 / 255)(inputs)

@@ -207,7 +207,7 @@ def test_fused_batch_norm_matches_keras_batch_norm():
     """Same outputs, gradients and moving statistics as keras.layers.BatchNormalization, in both modes."""
     import tensorflow as tf
 
-    from keras_course.models.layers import FusedBatchNormalization
+    from keras_course.models.layers import BatchNormalization as FusedBatchNormalization
 
     rng = np.random.default_rng(0)
     x = tf.constant(rng.standard_normal((16, 5, 5, 8)).astype("float32") * 3 + 1)

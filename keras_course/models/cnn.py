@@ -7,7 +7,7 @@ layer. At 28x28 the default widths (32, 64, 128, 256) cost about 20 MFLOP per im
 import keras
 
 from keras_course.models import common
-from keras_course.models.layers import FusedBatchNormalization
+from keras_course.models.layers import BatchNormalization
 from keras_course.models.registry import register
 
 WIDTHS = (32, 64, 128, 256)
@@ -36,7 +36,7 @@ def cnn4_bn(*, input_shape, num_classes, width=1.0, dropout=0.0, normalization="
     inputs, x = common.model_input(input_shape, normalization)
     for i, filters in enumerate((common.scaled(c, width) for c in WIDTHS), start=1):
         x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
-        x = FusedBatchNormalization(name=f"conv{i}_bn")(x)
+        x = BatchNormalization(name=f"conv{i}_bn")(x)
         x = keras.layers.ReLU(name=f"conv{i}_relu")(x)
         if i < len(WIDTHS):
             x = keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)

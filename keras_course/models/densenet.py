@@ -7,7 +7,7 @@ densenet121/169/201 reproduce keras's models exactly so their weights load.
 import keras
 
 from keras_course.models import common
-from keras_course.models.layers import FusedBatchNormalization
+from keras_course.models.layers import BatchNormalization
 from keras_course.models.registry import register_variant
 from keras_course.models.weights import KERAS_TWINS, check_weights, load_weights
 
@@ -15,7 +15,7 @@ BN_EPSILON = 1.001e-5
 
 
 def _bn_relu(x, name):
-    x = FusedBatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    x = BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
     return keras.layers.Activation("relu", name=f"{name}_relu")(x)
 
 
@@ -72,7 +72,7 @@ def DenseNet(*, name, blocks, growth_rate=32, compression=0.5, stem="imagenet", 
             x = conv_block(x, k, name=f"conv{i + 2}_block{j + 1}")
         if i < len(blocks) - 1:
             x = transition_block(x, compression, name=f"pool{i + 2}")
-    x = FusedBatchNormalization(epsilon=BN_EPSILON, name="bn")(x)
+    x = BatchNormalization(epsilon=BN_EPSILON, name="bn")(x)
     x = keras.layers.Activation("relu", name="relu")(x)
     outputs = common.global_top(x, include_top=include_top, pooling=pooling, num_classes=num_classes,
                                 classifier_activation=classifier_activation, dropout=dropout)

@@ -3,7 +3,7 @@
 import keras
 
 from keras_course.models import common
-from keras_course.models.layers import FusedBatchNormalization
+from keras_course.models.layers import BatchNormalization
 from keras_course.models.registry import register_variant
 from keras_course.models.weights import check_weights, load_weights
 
@@ -22,7 +22,7 @@ def conv(x, filters, kernel, *, strides=1, batch_norm, name):
     """Conv (+ batch norm) + ReLU; without batch norm the conv keeps its bias, as in the paper."""
     x = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=not batch_norm, name=name)(x)
     if batch_norm:
-        x = FusedBatchNormalization(epsilon=1e-3, name=f"{name}_bn")(x)
+        x = BatchNormalization(epsilon=1e-3, name=f"{name}_bn")(x)
     return keras.layers.Activation("relu", name=f"{name}_relu")(x)
 
 

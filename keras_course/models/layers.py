@@ -115,8 +115,12 @@ class BackbonePreprocessing(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_course")
-class FusedBatchNormalization(keras.layers.BatchNormalization):
+class BatchNormalization(keras.layers.BatchNormalization):
     """keras.layers.BatchNormalization computed by TensorFlow's fused kernel where it applies.
+
+    Named as Keras's own class on purpose: Keras 3's `.weights.h5` files key each layer by its snake-cased class
+    name (`batch_normalization_3`), so weights saved from keras.applications load into our twins and ours into
+    theirs. Registered as keras_course>BatchNormalization, so `.keras` files rebuild this class.
 
     Keras 3 builds batch norm from separate ops (moments, then normalise), which on the CPU costs as much as the
     convolutions of a small CNN; the fused kernel (oneDNN's on x86) does forward and backward in one pass each and
@@ -150,3 +154,9 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
                                                          variance=self.moving_variance, epsilon=self.epsilon,
                                                          is_training=False)
         return outputs
+
+
+@keras.saving.register_keras_serializable(package="keras_course")
+class FusedBatchNormalization(BatchNormalization):
+    """The same layer under the name models were saved with before it was renamed: `.keras` and `.weights.h5` files
+    saved then (their batch norms keyed `fused_batch_normalization`) still load. New models do not use it."""

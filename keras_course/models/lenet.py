@@ -4,7 +4,7 @@ import keras
 
 from keras_course._checks import check_choice
 from keras_course.models import common
-from keras_course.models.layers import FusedBatchNormalization
+from keras_course.models.layers import BatchNormalization
 from keras_course.models.registry import register
 
 MIN_SIZE = 12  # two 2x2 poolings around a valid 5x5 conv need 12 px when the first conv is "same"-padded
@@ -37,7 +37,7 @@ def _lenet(*, input_shape, num_classes, modern, width, dropout, first_padding, n
     for i, (filters, pad) in enumerate(zip(channels, (padding, "valid")), start=1):
         x = keras.layers.Conv2D(filters, 5, padding=pad, use_bias=not modern, name=f"conv{i}")(x)
         if modern:
-            x = FusedBatchNormalization(name=f"conv{i}_bn")(x)
+            x = BatchNormalization(name=f"conv{i}_bn")(x)
         x = keras.layers.Activation(activation, name=f"conv{i}_{activation}")(x)
         x = pool(2, name=f"pool{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
@@ -46,7 +46,7 @@ def _lenet(*, input_shape, num_classes, modern, width, dropout, first_padding, n
             x = keras.layers.Dropout(dropout, name=f"fc{i}_dropout")(x)
         x = keras.layers.Dense(n, use_bias=not modern, name=f"fc{i}")(x)
         if modern:
-            x = FusedBatchNormalization(name=f"fc{i}_bn")(x)
+            x = BatchNormalization(name=f"fc{i}_bn")(x)
         x = keras.layers.Activation(activation, name=f"fc{i}_{activation}")(x)
     outputs = common.classifier(x, num_classes, classifier_activation)
     return keras.Model(inputs, outputs, name=name)

@@ -4,7 +4,7 @@ import keras
 
 from keras_course._checks import check_choice
 from keras_course.models import common
-from keras_course.models.layers import FusedBatchNormalization, Maxout
+from keras_course.models.layers import BatchNormalization, Maxout
 from keras_course.models.registry import register
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "maxout")
@@ -67,7 +67,7 @@ def mlp(*, input_shape, num_classes, hidden=(64, 64), activation="relu", initial
             x = keras.layers.Dense(units, kernel_initializer=initializer, kernel_regularizer=regularizer,
                                    use_bias=not batch_norm, name=f"dense_{i}")(x)
             if batch_norm:
-                x = FusedBatchNormalization(name=f"bn_{i}")(x)
+                x = BatchNormalization(name=f"bn_{i}")(x)
             x = keras.layers.Activation(activation, name=f"{activation}_{i}")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)

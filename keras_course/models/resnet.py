@@ -9,7 +9,7 @@ variants (20 … 110) are the paper's 3-stage, 16-32-64 layout with the paramete
 import keras
 
 from keras_course.models import common
-from keras_course.models.layers import FusedBatchNormalization, ZeroPadShortcut
+from keras_course.models.layers import BatchNormalization, ZeroPadShortcut
 from keras_course.models.registry import register_variant
 from keras_course.models.weights import KERAS_TWINS, check_weights, load_weights
 
@@ -19,7 +19,7 @@ SHORTCUTS = ("conv", "pad")
 
 
 def _bn(name):
-    return FusedBatchNormalization(epsilon=BN_EPSILON, name=name)
+    return BatchNormalization(epsilon=BN_EPSILON, name=name)
 
 
 def _projection(x, filters, stride, shortcut, use_bias, name):

@@ -7,7 +7,7 @@ vgg16 and vgg19 reproduce keras's VGG16/VGG19 exactly so their weights load.
 import keras
 
 from keras_course.models import common
-from keras_course.models.layers import FusedBatchNormalization
+from keras_course.models.layers import BatchNormalization
 from keras_course.models.registry import register_variant
 from keras_course.models.weights import KERAS_TWINS, check_weights, load_weights
 
@@ -20,7 +20,7 @@ def conv_block(x, filters, convs, *, batch_norm, pool, name):
         layer = f"{name}_conv{i}"
         if batch_norm:
             x = keras.layers.Conv2D(filters, 3, padding="same", name=layer)(x)
-            x = FusedBatchNormalization(name=f"{layer}_bn")(x)
+            x = BatchNormalization(name=f"{layer}_bn")(x)
             x = keras.layers.Activation("relu", name=f"{layer}_relu")(x)
         else:
             x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=layer)(x)
