@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_course import training, transfer
+from keras_course import models, training, transfer
 from keras_course.transfer import freezing
 
 RNG = np.random.default_rng(0)
@@ -107,7 +107,8 @@ def test_unfreeze_selectors():
     trainable = [l for l in backbone.layers if l.trainable and l.weights]
     assert trainable == [l for l in weighted[-4:] if not isinstance(l, keras.layers.BatchNormalization)]
     stages = transfer.split_stages(backbone)
-    assert [s.size for s in stages] == [(28, 28), (14, 14), (7, 7)]
+    assert [s.size for s in stages] == [(28, 28), (28, 28), (14, 14), (7, 7)]  # the stem, then conv2-conv4
+    assert [s.size for s in transfer.split_stages(backbone, by_resolution=True)] == [(28, 28), (14, 14), (7, 7)]
     transfer.unfreeze(model, stages=1)
     assert {l.name for l in backbone.layers if l.trainable and l.weights} == {
         l.name for l in stages[-1].layers if l.weights and not isinstance(l, keras.layers.BatchNormalization)}
@@ -121,7 +122,7 @@ def test_unfreeze_selectors():
 @pytest.mark.parametrize("kwargs, match", [
     ({"top": 2, "stages": 1}, "at most one"),
     ({"from_layer": "conv2_blok1_1_conv"}, "Did you mean 'conv2_block1_1_conv'"),
-    ({"stages": 9}, "has 3 stages"),
+    ({"stages": 9}, "has 4 stages"),
     ({"top": 0}, "top"),
 ])
 def test_unfreeze_bad_arguments_are_named(kwargs, match):
@@ -185,7 +186,7 @@ def test_discriminative_learning_rates_scale_each_stage_exactly():
     multipliers = transfer.stage_lr_multipliers(model, 0.5)
     stages = transfer.split_stages(transfer.backbone_of(model))
     conv = [next(l for l in s.layers if isinstance(l, keras.layers.Conv2D)) for s in stages]
-    assert [multipliers[c.kernel.path] for c in conv] == [0.125, 0.25, 0.5]
+    assert [multipliers[c.kernel.path] for c in conv] == [0.0625, 0.125, 0.25, 0.5]
     x, y = images(8), RNG.integers(0, 3, 8)
     before = [c.kernel.numpy().copy() for c in conv]
     with tf.GradientTape() as tape:
@@ -277,3 +278,31 @@ def test_embed_returns_features_and_draws_a_tsne_map(tmp_path):
     assert os.path.getsize(tmp_path / "tsne.png") > 10_000
     from_dataset, _ = transfer.embed(model, tf.data.Dataset.from_tensor_slices((x, y)))
     np.testing.assert_allclose(from_dataset, features, atol=1e-5)
+
+
+def test_a_preact_resnet_stage_is_its_blocks_though_it_downsamples_in_its_last_block():
+    """ResNet50V2's layout strides in each stage's last block: split by resolution, conv2_block3 would belong to
+    conv3; declared, each stage is its own blocks."""
+    backbone = models.build("preact_resnet50", input_shape=(128, 128, 3), num_classes=None, include_top=False)
+    stages = transfer.split_stages(backbone)
+    assert [s.layers[0].name for s in stages] == ["conv1_pad", "conv2_block1_preact_bn", "conv3_block1_preact_bn",
+                                                  "conv4_block1_preact_bn", "conv5_block1_preact_bn"]
+    by_resolution = transfer.split_stages(backbone, by_resolution=True)
+    assert by_resolution[2].layers[0].name.startswith("conv2_block3")
+
+
+@pytest.mark.parametrize("name", ["resnet50", "vgg16", "densenet121", "googlenet", "alexnet"])
+def test_the_stages_each_model_declares_are_its_resolution_stages_in_the_imagenet_layout(name):
+    size = 224 if name == "alexnet" else 128
+    backbone = models.build(name, input_shape=(size, size, 3), num_classes=None, include_top=False)
+    declared, measured = transfer.split_stages(backbone), transfer.split_stages(backbone, by_resolution=True)
+    assert [[l.name for l in s.layers] for s in declared] == [[l.name for l in s.layers] for s in measured]
+    assert len(declared) == len(models.info(name).stages)
+
+
+def test_a_keras_applications_twin_splits_where_our_model_does():
+    ours = models.build("resnet50", input_shape=(64, 64, 3), num_classes=None, include_top=False)
+    theirs = keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3))
+    assert models.info_of_model(theirs).name == "resnet50"
+    assert [[l.name for l in s.layers] for s in transfer.split_stages(ours)] == \
+        [[l.name for l in s.layers] for s in transfer.split_stages(theirs)]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_course import models, transfer
-from keras_course.models.weights import KERAS_TWINS
+from keras_course.models.registry import keras_twins
 
 SIZE = 64  # small enough to be quick, large enough for every twin's five downsamplings
 ONE_PER_FAMILY = ["resnet50", "preact_resnet50", "vgg16", "densenet121"]
@@ -25,7 +25,7 @@ def _close(a, b):
 
 
 def _check_both_directions(name, tmp_path):
-    keras_name = KERAS_TWINS[name][0]
+    keras_name = keras_twins()[name].keras_twin
     constructor = getattr(keras.applications, keras_name)
     x = np.random.default_rng(0).uniform(0, 255, (2, SIZE, SIZE, 3)).astype("float32")
 
@@ -48,7 +48,7 @@ def test_keras_weights_files_load_into_our_twin_and_ours_into_keras(name, tmp_pa
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [n for n in KERAS_TWINS if n not in ONE_PER_FAMILY])
+@pytest.mark.parametrize("name", [n for n in keras_twins() if n not in ONE_PER_FAMILY])
 def test_every_twin_exchanges_weights_files_with_keras(name, tmp_path):
     _check_both_directions(name, tmp_path)
 

@@ -13,11 +13,12 @@ PHRASES = {"experiments.evaluate": "`keras-course evaluate`"}
 
 def flags_of(parser):
     """{argparse dest: its first long flag} for `parser`'s options, e.g. {"run_dir": "--run-dir"}."""
+    from keras_course import _private
     from keras_course.cli.arguments import TRANSFER_PREFIX
 
     return {action.dest.removeprefix(TRANSFER_PREFIX):
             next((s for s in action.option_strings if s.startswith("--")), action.option_strings[0])
-            for action in parser._actions if action.option_strings}  # _actions: argparse has no public list
+            for action in _private.option_actions(parser)}
 
 
 def in_flag_words(message, flags, extra=None):

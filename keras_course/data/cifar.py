@@ -6,6 +6,7 @@ import pickle
 import numpy as np
 
 from keras_course import _offline as offline
+from keras_course import _private
 from keras_course.data.info import DatasetNotFoundError
 
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -25,7 +26,7 @@ def _find_folder(name, data_dir):
 
 
 def _read_folder(name, folder):
-    from keras.src.datasets.cifar import load_batch  # keras's own reader of the pickled batches
+    load_batch = _private.cifar_load_batch  # keras's own reader of the pickled batches
 
     if name == "cifar10":
         parts = [load_batch(os.path.join(folder, f"data_batch_{i}")) for i in range(1, 6)]

@@ -9,6 +9,7 @@ each time the dataset is iterated, so plain loops still get a new order and new 
 import keras
 import tensorflow as tf
 
+from keras_course import _private
 from keras_course._checks import check_positive
 from keras_course.data import augment as augmentation
 
@@ -54,18 +55,6 @@ class EpochClock:
         return SyncEpoch()
 
 
-def _in_memory(dataset):
-    """Whether `dataset` reads tensors already in memory (from arrays, possibly concatenated, taken or skipped)."""
-    kind = type(dataset).__name__
-    if kind in ("_TensorSliceDataset", "_TensorDataset"):
-        return True
-    if kind == "_ConcatenateDataset":
-        return all(_in_memory(d) for d in dataset._input_datasets)
-    if kind in ("_TakeDataset", "_SkipDataset"):
-        return _in_memory(dataset._input_dataset)
-    return False
-
-
 def _stream_seed(seed, epoch):
     return tf.cast(seed, tf.int64) * 1_000_003 + epoch
 
@@ -96,7 +85,7 @@ def make_pipeline(dataset, *, batch_size, training=False, augment=None, seed=0, 
             f"for inputs of shape {tuple(x_spec.shape)}; use augment='none'."
         )
     steps = augmentation.resolve_policy(augment, tuple(x_spec.shape)) if training else []
-    if cache and not _in_memory(dataset):
+    if cache and not _private.in_memory_dataset(dataset):
         dataset = dataset.cache()
     if not training:
         return without_autotune(dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE))
@@ -107,9 +96,7 @@ def make_pipeline(dataset, *, batch_size, training=False, augment=None, seed=0, 
     clock = clock or EpochClock()
 
     def one_epoch(epoch):
-        # The order must depend on (seed, epoch) alone, not on TF's global seed; detaching also avoids a Python
-        # comparison TF makes on tensor seeds when the global seed is 0.
-        tf.compat.v1.get_default_graph().seed = None
+        _private.detach_graph_seed()  # the order depends on (seed, epoch) alone, not on TF's global seed
         shuffled = dataset.shuffle(buffer, seed=_stream_seed(seed, epoch), reshuffle_each_iteration=False)
         batches = shuffled.batch(batch_size, drop_remainder=drop_remainder)
         if not steps:

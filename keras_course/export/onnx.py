@@ -6,21 +6,11 @@ without `training=False`, and a rebuilt (augmentation-free) model then converts 
 
 import logging
 import os
-import warnings
 
 import tensorflow as tf
 
+from keras_course import _private
 from keras_course.export.inference import check_exportable, inference_model, serving_function, serving_spec
-
-
-def _patch_tf2onnx_for_numpy2():
-    try:  # Keras keeps tf2onnx working with numpy 2; use its patch where this Keras has it
-        from keras.src.export.tf2onnx_lib import patch_tf2onnx
-    except ImportError:
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # the patch's own probe of np.object
-        patch_tf2onnx()
 
 
 def export_onnx(model, path, *, opset=None):
@@ -30,7 +20,7 @@ def export_onnx(model, path, *, opset=None):
 
     check_exportable(model)
     model = inference_model(model)
-    _patch_tf2onnx_for_numpy2()
+    _private.patch_tf2onnx_for_numpy2()
     logger = logging.getLogger("tf2onnx")
     level = logger.level
     logger.setLevel(logging.ERROR)  # its graph-freezing notes are not the user's concern; the parity check is

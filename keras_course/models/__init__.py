@@ -1,7 +1,8 @@
 """Model registry and builders: `build(name, input_shape=..., num_classes=...)`, `list_models(pattern)`."""
 
-from keras_course.models.registry import (build, check_options, default_input_shape, describe, get_builder, list_models,
-                                          natural_key, options_of, register, register_variant)
+from keras_course.models.registry import (ModelInfo, build, check_options, default_input_shape, describe, get_builder,
+                                          info, info_of_model, keras_twins, list_models, natural_key, options_of,
+                                          register, register_variant)
 from keras_course.models.details import count_params, depth, details, flops_per_image
 from keras_course.models.common import check_bn_momentum, head_options, set_batch_norm_momentum
 from keras_course.models.layers import Maxout

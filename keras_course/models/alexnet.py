@@ -46,4 +46,6 @@ def AlexNet(*, name="alexnet", stem="imagenet", include_top=True, weights=None, 
 
 
 alexnet = register_variant("alexnet", AlexNet, {}, description="AlexNet, torchvision's layout (61.1M parameters at "
-                           "224 px)", default_input_shape=(224, 224, 3))
+                           "224 px)", default_input_shape=(224, 224, 3), family="alexnet",
+                           stages=("conv1", "conv2", "conv3"),  # conv3-5 work at one resolution
+                           inner_convs=r"^conv\d$")  # no blocks: every conv

@@ -14,7 +14,8 @@ WIDTHS = (32, 64, 128, 256)
 
 
 @register("cnn4_bn", "four 3x3 conv + batch norm layers, max-pooling, global average pooling (28/32 px images)",
-          default_input_shape=(28, 28, 1))
+          default_input_shape=(28, 28, 1), family="cnn", stages=("conv1", "conv2", "conv3", "conv4"),
+          inner_convs=r"^conv\d$")  # no blocks: every conv
 def cnn4_bn(*, input_shape, num_classes, width=1.0, dropout=0.0, normalization="rescale",
             classifier_activation="softmax", name="cnn4_bn"):
     """Four 3x3 convolutions (32, 64, 128, 256 channels x `width`) with batch norm and ReLU, 2x2 max-pooling after

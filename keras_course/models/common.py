@@ -180,10 +180,18 @@ def set_batch_norm_momentum(model, momentum):
     compiling: the value is read when the training step is traced, and it is saved with the model.
     """
     check_bn_momentum(momentum)
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in layers_within(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = float(momentum)
     return model
+
+
+def layers_within(model):
+    """Every layer of `model`, those of nested models (a transfer classifier's backbone) included."""
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from layers_within(layer)
 
 
 def check_bn_momentum(momentum):

@@ -9,7 +9,7 @@ import keras
 from keras_course.models import common
 from keras_course.models.layers import BatchNormalization
 from keras_course.models.registry import register_variant
-from keras_course.models.weights import KERAS_TWINS, check_weights, load_weights
+from keras_course.models.weights import check_weights, load_weights
 
 BN_EPSILON = 1.001e-5
 
@@ -88,13 +88,23 @@ VARIANTS = {
 }
 
 
-def _describe(name, spec):
+# our name: (keras.applications twin, stem of its ImageNet weight files, the preprocessing those weights expect)
+TWINS = {"densenet121": ("DenseNet121", "densenet121", "torch"), "densenet169": ("DenseNet169", "densenet169", "torch"),
+         "densenet201": ("DenseNet201", "densenet201", "torch")}
+
+
+def _metadata(name, spec):
+    twin, stem, preprocessing = TWINS.get(name, (None, None, "rescale"))
     if spec.get("stem") == "small":
-        return f"DenseNet-BC (L=100, k={spec['growth_rate']}), CIFAR layout (Huang et al. 2017)"
-    twin = f", keras twin {KERAS_TWINS[name][0]}" if name in KERAS_TWINS else ""
-    return f"DenseNet, blocks {spec['blocks']}, growth {spec.get('growth_rate', 32)}{twin}"
+        text = f"DenseNet-BC (L=100, k={spec['growth_rate']}), CIFAR layout (Huang et al. 2017)"
+    else:
+        text = f"DenseNet, blocks {spec['blocks']}, growth {spec.get('growth_rate', 32)}{f', keras twin {twin}' if twin else ''}"
+    size = spec.get("default_size", 224)
+    # inside a dense layer: the 1x1 bottleneck; its 3x3 conv's output joins the concatenation the block shares
+    return dict(description=text, default_input_shape=(size, size, 3), family="densenet", keras_twin=twin,
+                imagenet_file=stem, preprocessing=preprocessing,
+                stages=tuple(f"conv{i}" for i in range(1, len(spec["blocks"]) + 2)),
+                inner_convs=r"^conv\d+_block\d+_1_conv$")
 
 
-BUILDERS = {name: register_variant(name, DenseNet, spec, description=_describe(name, spec),
-                                   default_input_shape=(spec.get("default_size", 224),) * 2 + (3,))
-            for name, spec in VARIANTS.items()}
+BUILDERS = {name: register_variant(name, DenseNet, spec, **_metadata(name, spec)) for name, spec in VARIANTS.items()}

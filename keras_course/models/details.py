@@ -6,6 +6,7 @@ import io
 import numpy as np
 import tensorflow as tf
 
+from keras_course import _private
 from keras_course.models import registry
 
 
@@ -41,11 +42,11 @@ def depth(model):
     longest = {}
     for layer in model.layers:  # functional models list layers parents-first
         before = 0
-        for node in layer._inbound_nodes:
+        for node in _private.inbound_nodes(layer):
             for parent in node.parent_nodes:
                 before = max(before, longest.get(id(parent.operation), 0))
         longest[id(layer)] = before + (1 if hasattr(layer, "kernel") else 0)
-    return max(longest[id(t._keras_history.operation)] for t in model.outputs)
+    return max(longest[id(_private.producer(t))] for t in model.outputs)
 
 
 def details(name, *, input_shape=None, num_classes=None, flops=True):

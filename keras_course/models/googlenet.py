@@ -94,4 +94,7 @@ def GoogLeNet(*, name="googlenet", stem="imagenet", aux_logits=False, batch_norm
 
 
 googlenet = register_variant("googlenet", GoogLeNet, {}, description="GoogLeNet / Inception v1 with batch norm; "
-                             "auxiliary heads optional", default_input_shape=(224, 224, 3))
+                             "auxiliary heads optional", default_input_shape=(224, 224, 3), family="googlenet",
+                             stages=("conv1", "conv2", "inception_3", "inception_4", "inception_5"),
+                             # the stem's convs, and in a module the 1x1 reductions before a branch's 3x3 and 5x5
+                             inner_convs=r"^(conv1_7x7_s2|conv2_3x3_reduce|conv2_3x3|inception_\d[a-e]_(3x3|5x5)_reduce)$")

@@ -53,7 +53,7 @@ def _lenet(*, input_shape, num_classes, modern, width, dropout, first_padding, n
 
 
 @register("lenet5", "LeNet-5, the 1998 layout (tanh, average pooling): 61,706 parameters at 32x32x1, 10 classes",
-          default_input_shape=(32, 32, 1))
+          default_input_shape=(32, 32, 1), family="lenet", stages=("conv1", "conv2", "fc1"), inner_convs=r"^conv\d$")
 def lenet5(*, input_shape, num_classes, width=1.0, first_padding="auto", normalization="rescale",
            classifier_activation="softmax", name="lenet5"):
     """LeNet-5 as in LeCun et al. 1998: 6@5x5, pool, 16@5x5, pool, 120, 84, classes.
@@ -72,7 +72,8 @@ def lenet5(*, input_shape, num_classes, width=1.0, first_padding="auto", normali
                   classifier_activation=classifier_activation, name=name)
 
 
-@register("lenet5_bn", "LeNet-5, modern form: ReLU, batch norm, max-pooling, dropout", default_input_shape=(32, 32, 1))
+@register("lenet5_bn", "LeNet-5, modern form: ReLU, batch norm, max-pooling, dropout", default_input_shape=(32, 32, 1),
+          family="lenet", stages=("conv1", "conv2", "fc1"), inner_convs=r"^conv\d$")
 def lenet5_bn(*, input_shape, num_classes, width=1.0, dropout=0.25, first_padding="auto", normalization="rescale",
               classifier_activation="softmax", name="lenet5_bn"):
     """LeNet-5 with the habits that came after it: batch norm, ReLU, max-pooling and dropout before the dense layers.

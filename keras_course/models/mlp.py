@@ -17,7 +17,8 @@ def _check_number(argument, value, low=0.0, high=None):
         raise ValueError(f"`{argument}` must be a number {bound}. Received: {argument}={value!r}")
 
 
-@register("mlp", "multi-layer perceptron (hidden sizes, activation incl. maxout, init, dropout, batch norm, L1/L2)")
+@register("mlp", "multi-layer perceptron (hidden sizes, activation incl. maxout, init, dropout, batch norm, L1/L2)",
+          family="mlp")
 def mlp(*, input_shape, num_classes, hidden=(64, 64), activation="relu", initializer="glorot_uniform",
         dropout=0.0, batch_norm=False, l1=0.0, l2=0.0, maxout_pieces=2, normalization="none",
         classifier_activation="softmax", name="mlp"):

@@ -1,5 +1,13 @@
-"""The model registry: one dict of builders, a decorator to add to it, `build` and `list_models`."""
+"""The model registry: builders and what each model is, as data; `build`, `list_models`, `info`.
 
+Every registered model has a ModelInfo: its description and default input, and the facts generic tools need
+without inspecting layers (as timm's default_cfg / feature_info and fastai's model_meta record them): the
+keras.applications twin with the same layers and names, the ImageNet weight file and the preprocessing those
+weights expect, where each stage begins, and which convolutions sit inside a block (their filters can be removed
+without changing a channel count that a residual addition or a concatenation shares).
+"""
+
+import dataclasses
 import fnmatch
 import inspect
 import re
@@ -7,14 +15,37 @@ import re
 from keras_course._checks import check_choice, closest
 
 _BUILDERS = {}
-_DESCRIPTIONS = {}
-_DEFAULT_SHAPES = {}
+_INFO = {}
 
 
-def register(name, description="", *, default_input_shape=None):
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """What a registered model is, as data."""
+
+    name: str
+    description: str
+    default_input_shape: tuple = None  # the input the architecture was designed for; None: any
+    family: str = None  # "resnet", "vgg", ...
+    keras_twin: str = None  # keras.applications constructor with the same layers and layer names, e.g. "ResNet50"
+    imagenet_file: str = None  # stem of that twin's ImageNet weight files in Keras's cache, e.g. "resnet50"
+    preprocessing: str = "rescale"  # what the ImageNet weights expect: caffe, tf or torch (see BackbonePreprocessing)
+    stages: tuple = ()  # names of the stages, input to output; a stage begins at the first layer named NAME...
+    inner_convs: str = None  # regex of the convolutions inside blocks (every conv of a network without blocks)
+
+    def stage_of(self, layer_name):
+        """The index of the stage a layer named `layer_name` begins, or None when it begins none."""
+        return next((i for i, stage in enumerate(self.stages) if re.match(re.escape(stage) + r"(?!\d)", layer_name)),
+                    None)
+
+    def is_inner_conv(self, layer_name):
+        return bool(self.inner_convs and re.search(self.inner_convs, layer_name))
+
+
+def register(name, description="", *, default_input_shape=None, **metadata):
     """Register `builder(*, input_shape, num_classes, **options) -> keras.Model` under a lowercase `name`.
 
-    `default_input_shape` is the input the architecture was designed for (None for shape-agnostic models).
+    `default_input_shape` is the input the architecture was designed for (None for shape-agnostic models);
+    `metadata`: the other ModelInfo fields (family, keras_twin, imagenet_file, preprocessing, stages, inner_convs).
     """
 
     def decorator(builder):
@@ -22,30 +53,48 @@ def register(name, description="", *, default_input_shape=None):
         if key in _BUILDERS:
             raise ValueError(f"A model named {key!r} is already registered.")
         _BUILDERS[key] = builder
-        _DESCRIPTIONS[key] = description or (builder.__doc__ or "").strip().splitlines()[0]
-        _DEFAULT_SHAPES[key] = tuple(default_input_shape) if default_input_shape else None
+        _INFO[key] = ModelInfo(key, description or (builder.__doc__ or "").strip().splitlines()[0],
+                               tuple(default_input_shape) if default_input_shape else None, **metadata)
         return builder
 
     return decorator
 
 
-def register_variant(name, family, spec, *, description, default_input_shape=None):
-    """Register `family(name=name, **spec, **options)` (ResNet, DenseNet, VGG, ...) as the builder `name`.
+def info(name):
+    """The ModelInfo of registered model `name`."""
+    return _INFO[check_choice("model", name, _BUILDERS)]
+
+
+def info_of_model(model):
+    """The ModelInfo of a built model: one of ours (named after its registry name) or a keras.applications twin
+    (keras names ResNet50V2 "resnet50v2"); None for any other model."""
+    found = _INFO.get(model.name)
+    return found or next((i for i in _INFO.values() if i.keras_twin and i.keras_twin.lower() == model.name), None)
+
+
+def keras_twins():
+    """{registry name: ModelInfo} of the models that have a keras.applications twin."""
+    return {name: entry for name, entry in _INFO.items() if entry.keras_twin}
+
+
+def register_variant(name, family_builder, spec, *, description, default_input_shape=None, **metadata):
+    """Register `family_builder(name=name, **spec, **options)` (ResNet, DenseNet, VGG, ...) as the builder `name`, with
+    `metadata` (ModelInfo's fields).
 
     The builder's signature is the family's keyword options with `spec`'s values as their defaults (an option may
     still override them, e.g. stem="small"), so it stays inspectable and `build` can name a wrong option.
     """
 
     def builder(*, input_shape=None, num_classes=1000, **options):
-        return family(**{"name": name, **spec, "input_shape": input_shape, "num_classes": num_classes, **options})
+        return family_builder(**{"name": name, **spec, "input_shape": input_shape, "num_classes": num_classes, **options})
 
     builder.__signature__ = inspect.Signature(
         [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=spec.get(p.name, p.default))
-         for p in inspect.signature(family).parameters.values()
+         for p in inspect.signature(family_builder).parameters.values()
          if p.name != "name" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)])
     builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = f"{description}. Options: see `{family.__name__}`."
-    return register(name, description, default_input_shape=default_input_shape)(builder)
+    builder.__doc__ = f"{description}. Options: see `{family_builder.__name__}`."
+    return register(name, description, default_input_shape=default_input_shape, **metadata)(builder)
 
 
 def options_of(name):
@@ -70,7 +119,7 @@ def check_options(name, options):
 
 def default_input_shape(name):
     """The input `name` was designed for, e.g. (224, 224, 3); None when any input works."""
-    return _DEFAULT_SHAPES[check_choice("model", name, _BUILDERS)]
+    return info(name).default_input_shape
 
 
 def natural_key(name):
@@ -91,7 +140,7 @@ def list_models(pattern="*", exclude=None):
 
 
 def describe(name):
-    return _DESCRIPTIONS[check_choice("model", name, _BUILDERS)]
+    return info(name).description
 
 
 def get_builder(name):

@@ -11,7 +11,7 @@ import keras
 from keras_course.models import common
 from keras_course.models.layers import BatchNormalization, ZeroPadShortcut
 from keras_course.models.registry import register_variant
-from keras_course.models.weights import KERAS_TWINS, check_weights, load_weights
+from keras_course.models.weights import check_weights, load_weights
 
 BN_EPSILON = 1.001e-5  # keras.applications' value; needed for numerical parity with its models
 BLOCKS = ("basic", "bottleneck")
@@ -208,13 +208,26 @@ VARIANTS = {
 }
 
 
-def _describe(name, spec):
+# our name: (keras.applications twin, stem of its ImageNet weight files, the preprocessing those weights expect)
+TWINS = {"resnet50": ("ResNet50", "resnet50", "caffe"), "resnet101": ("ResNet101", "resnet101", "caffe"),
+         "resnet152": ("ResNet152", "resnet152", "caffe"), "preact_resnet50": ("ResNet50V2", "resnet50v2", "tf"),
+         "preact_resnet101": ("ResNet101V2", "resnet101v2", "tf"),
+         "preact_resnet152": ("ResNet152V2", "resnet152v2", "tf")}
+# inside a block: the convolutions before its last (whose output the residual addition shares with the trunk); with
+# bottlenecks the stem's too, since the first block projects its shortcut (64 -> 256 channels)
+INNER_CONVS = {"basic": r"^conv\d+_block\d+_1_conv$", "bottleneck": r"^(conv1_conv|conv\d+_block\d+_[12]_conv)$"}
+
+
+def _metadata(name, spec):
+    twin, stem, preprocessing = TWINS.get(name, (None, None, "rescale"))
     kind = "pre-activation ResNet" if spec.get("preact") else "ResNet"
     layout = "CIFAR layout (He et al. 2015, option A)" if spec.get("stem") == "small" else "ImageNet layout"
-    twin = f", keras twin {KERAS_TWINS[name][0]}" if name in KERAS_TWINS else ""
-    return f"{kind}, {spec['block']} blocks {spec['stages']}, {layout}{twin}"
+    size = spec["default_size"]
+    return dict(description=f"{kind}, {spec['block']} blocks {spec['stages']}, {layout}"
+                            f"{f', keras twin {twin}' if twin else ''}",
+                default_input_shape=(size, size, 3), family="resnet", keras_twin=twin, imagenet_file=stem,
+                preprocessing=preprocessing, stages=tuple(f"conv{i}" for i in range(1, len(spec["stages"]) + 2)),
+                inner_convs=INNER_CONVS[spec["block"]])
 
 
-BUILDERS = {name: register_variant(name, ResNet, spec, description=_describe(name, spec),
-                                   default_input_shape=(spec["default_size"], spec["default_size"], 3))
-            for name, spec in VARIANTS.items()}
+BUILDERS = {name: register_variant(name, ResNet, spec, **_metadata(name, spec)) for name, spec in VARIANTS.items()}

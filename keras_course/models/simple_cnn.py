@@ -14,7 +14,7 @@ from keras_course.models.registry import register
 
 
 @register("simple_cnn", "one conv layer (kernels settable by hand), ReLU, max-pooling, dense: the X-vs-O network",
-          default_input_shape=(16, 16, 1))
+          default_input_shape=(16, 16, 1), family="simple_cnn", stages=("conv",), inner_convs=r"^conv$")
 def simple_cnn(*, input_shape, num_classes, filters=3, kernel_size=3, pool_size=2, kernels=None, train_kernels=True,
                normalization="rescale", classifier_activation="softmax", name="simple_cnn"):
     """conv (no bias, 'valid') -> ReLU -> max-pool -> flatten -> classifier.

@@ -9,7 +9,7 @@ import keras
 from keras_course.models import common
 from keras_course.models.layers import BatchNormalization
 from keras_course.models.registry import register_variant
-from keras_course.models.weights import KERAS_TWINS, check_weights, load_weights
+from keras_course.models.weights import check_weights, load_weights
 
 FILTERS = (64, 128, 256, 512, 512)
 
@@ -66,10 +66,16 @@ VARIANTS = {**{n: dict(convs=c) for n, c in CONVS.items()},
             **{f"{n}_bn": dict(convs=c, batch_norm=True) for n, c in CONVS.items()}}
 
 
-def _describe(name, spec):
-    twin = f", keras twin {KERAS_TWINS[name][0]}" if name in KERAS_TWINS else ""
-    return f"VGG, {sum(spec['convs']) + 3} weight layers{' with batch norm' if spec.get('batch_norm') else ''}{twin}"
+# our name: (keras.applications twin, stem of its ImageNet weight files, the preprocessing those weights expect)
+TWINS = {"vgg16": ("VGG16", "vgg16", "caffe"), "vgg19": ("VGG19", "vgg19", "caffe")}
 
 
-BUILDERS = {name: register_variant(name, VGG, spec, description=_describe(name, spec), default_input_shape=(224, 224, 3))
-            for name, spec in VARIANTS.items()}
+def _metadata(name, spec):
+    twin, stem, preprocessing = TWINS.get(name, (None, None, "rescale"))
+    text = f"VGG, {sum(spec['convs']) + 3} weight layers{' with batch norm' if spec.get('batch_norm') else ''}"
+    return dict(description=text + (f", keras twin {twin}" if twin else ""), default_input_shape=(224, 224, 3),
+                family="vgg", keras_twin=twin, imagenet_file=stem, preprocessing=preprocessing,
+                stages=tuple(f"block{i}" for i in range(1, 6)), inner_convs=r"^block\d+_conv\d+$")  # no blocks
+
+
+BUILDERS = {name: register_variant(name, VGG, spec, **_metadata(name, spec)) for name, spec in VARIANTS.items()}

@@ -4,27 +4,13 @@ import os
 import warnings
 
 from keras_course import _offline as offline
-
-# our registry name -> (keras.applications constructor, stem of keras's weights file names)
-KERAS_TWINS = {
-    "resnet50": ("ResNet50", "resnet50"),
-    "resnet101": ("ResNet101", "resnet101"),
-    "resnet152": ("ResNet152", "resnet152"),
-    "preact_resnet50": ("ResNet50V2", "resnet50v2"),
-    "preact_resnet101": ("ResNet101V2", "resnet101v2"),
-    "preact_resnet152": ("ResNet152V2", "resnet152v2"),
-    "vgg16": ("VGG16", "vgg16"),
-    "vgg19": ("VGG19", "vgg19"),
-    "densenet121": ("DenseNet121", "densenet121"),
-    "densenet169": ("DenseNet169", "densenet169"),
-    "densenet201": ("DenseNet201", "densenet201"),
-}
+from keras_course.models import registry
 
 
 def imagenet_file_name(name, include_top):
-    """The file keras.applications caches for `name`'s ImageNet weights (with or without the top)."""
-    stem = KERAS_TWINS[name][1]
-    return f"{stem}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
+    """The file keras.applications caches for `name`'s ImageNet weights (with or without the top): the twin's
+    file stem (registry.ModelInfo.imagenet_file) in Keras's naming."""
+    return f"{registry.info(name).imagenet_file}_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
 
 
 def keras_models_cache():
@@ -37,10 +23,10 @@ def check_weights(weights, *, name, include_top, num_classes):
     if weights is None:
         return
     if weights == "imagenet":
-        if name not in KERAS_TWINS:
+        if name not in registry.keras_twins():
             raise ValueError(
                 f"`weights='imagenet'` needs a keras.applications twin; {name!r} has none. Twins: "
-                f"{', '.join(KERAS_TWINS)}. Use weights=None or a weights file. Received: weights='imagenet'"
+                f"{', '.join(registry.keras_twins())}. Use weights=None or a weights file. Received: weights='imagenet'"
             )
         if include_top and num_classes != 1000:
             raise ValueError(
@@ -61,7 +47,7 @@ def _imagenet_path(name, include_top):
         import keras
 
         try:  # keras's own download (with its hash check) fills the same cache
-            getattr(keras.applications, KERAS_TWINS[name][0])(weights="imagenet", include_top=include_top)
+            getattr(keras.applications, registry.info(name).keras_twin)(weights="imagenet", include_top=include_top)
         except Exception as error:  # keras raises several kinds on a failed fetch
             reason = f"download failed: {type(error).__name__}"
         if os.path.isfile(path):

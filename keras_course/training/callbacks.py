@@ -8,6 +8,8 @@ import shutil
 import keras
 import numpy as np
 
+from keras_course import _private
+
 BACKUP_DIR = "backup"
 BEST_WEIGHTS = "best.weights.h5"
 STATE_FILE = "training_state.npz"
@@ -61,7 +63,9 @@ class ExactBackupAndRestore(keras.callbacks.BackupAndRestore):
     backup complete and pointed to. (Keras's own writes its weights over the last ones and then the epoch
     number, so a kill between the two resumes the wrong epoch from the right weights.)
 
-    Place it last in the callback list, so it restores after the other callbacks have reset themselves.
+    Place it last in the callback list, so it restores after the other callbacks have reset themselves. It
+    overrides BackupAndRestore's private `_save_model` hook and reads its `_current_epoch` (checked by
+    tests/test_private_apis.py). Under training.fit_phases every backup also records its phase.
     """
 
     def __init__(self, backup_dir, peers=(), **kwargs):
@@ -89,13 +93,13 @@ class ExactBackupAndRestore(keras.callbacks.BackupAndRestore):
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         self.model.load_weights(os.path.join(folder, "latest.weights.h5"))
-        self.model._initial_epoch = epoch  # private: how Keras's own BackupAndRestore tells fit where to start
+        _private.fit_restart_epoch(self.model, epoch)
         self._current_epoch = epoch
         self._restore_state(os.path.join(folder, STATE_FILE))
 
     def on_train_end(self, logs=None):
         super().on_train_end(logs)
-        self.model._initial_epoch = None  # Keras keeps it after fit: the next phase's fit would start there too
+        _private.fit_restart_epoch(self.model, None)  # Keras keeps it after fit: the next phase would start there
 
     def on_epoch_end(self, epoch, logs=None):
         self._stopped = bool(self.model.stop_training)  # early stopping (placed before this callback) decided
@@ -160,9 +164,7 @@ class ExactBackupAndRestore(keras.callbacks.BackupAndRestore):
 
 
 def _lr_variable(model):
-    """The optimizer's learning-rate variable, or None when a schedule computes it from the step."""
-    learning_rate = getattr(model.optimizer, "_learning_rate", None)
-    return learning_rate if hasattr(learning_rate, "assign") else None
+    return _private.learning_rate_variable(model.optimizer)
 
 
 def _to_json(value):

@@ -26,7 +26,9 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from keras_course import _private
 from keras_course._checks import check_choice
+from keras_course.models.common import layers_within
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 
@@ -118,7 +120,7 @@ def set_batch_norm_synchronized(model, synchronized=True):
     the batch: unsynchronised statistics would come from batches `replicas` times smaller than the one set. Set
     it before training starts (the value is read when the step is traced); it is saved with the model and is a
     no-op outside a distribution strategy."""
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in layers_within(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.synchronized = bool(synchronized)
     return model
@@ -128,9 +130,7 @@ def set_batch_norm_synchronized(model, synchronized=True):
 def multiworker_fit_patch():
     """Within this block, Keras's TensorFlow trainer works under MultiWorkerMirroredStrategy (see the module
     docstring for what is replaced and why). Other strategies take the original code paths."""
-    from keras.src import tree
-    from keras.src.backend.tensorflow import trainer
-
+    trainer, tree = _private.tensorflow_trainer_modules()
     original_build = trainer.TensorFlowTrainer._maybe_symbolic_build
     original_reduce = trainer.reduce_per_replica
 

@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_course import _private
+
 from keras_course.transfer.backbones import KERAS_BACKBONES
 from keras_course.transfer.classifier import nested_backbone
 from keras_course.transfer.freezing import split_stages
@@ -56,7 +58,7 @@ def _walk(layer, inference_fixed=False):
     if isinstance(layer, keras.Model):
         fixed_inside = set()
         for inner in layer.layers:
-            for node in getattr(inner, "_inbound_nodes", []):
+            for node in _private.inbound_nodes(inner):
                 if node.arguments is not None and node.arguments.kwargs.get("training") is False:
                     fixed_inside.add(id(inner))
         for inner in layer.layers:

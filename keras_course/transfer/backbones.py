@@ -13,6 +13,7 @@ import os
 import keras
 
 from keras_course import _offline as offline
+from keras_course import _private
 from keras_course import models
 from keras_course._checks import closest
 from keras_course.models import weights as zoo_weights
@@ -28,28 +29,17 @@ class KerasBackbone:
     notop_file: str = None  # name of the no-top ImageNet weights file in the Keras cache; None: ask Keras
 
 
-def _std(stem):
-    return f"{stem}_weights_tf_dim_ordering_tf_kernels_notop.h5"
-
-
+# The twins of our zoo (ResNet50, ResNet50V2, VGG16, DenseNet121, ...) come from the registry's table; the rest:
 KERAS_BACKBONES = {
-    "ResNet50": KerasBackbone("caffe", notop_file=_std("resnet50")),
-    "ResNet101": KerasBackbone("caffe", notop_file=_std("resnet101")),
-    "ResNet152": KerasBackbone("caffe", notop_file=_std("resnet152")),
-    "ResNet50V2": KerasBackbone("tf", notop_file=_std("resnet50v2")),
-    "ResNet101V2": KerasBackbone("tf", notop_file=_std("resnet101v2")),
-    "ResNet152V2": KerasBackbone("tf", notop_file=_std("resnet152v2")),
-    "VGG16": KerasBackbone("caffe", notop_file=_std("vgg16")),
-    "VGG19": KerasBackbone("caffe", notop_file=_std("vgg19")),
-    "DenseNet121": KerasBackbone("torch", notop_file=_std("densenet121")),
-    "DenseNet169": KerasBackbone("torch", notop_file=_std("densenet169")),
-    "DenseNet201": KerasBackbone("torch", notop_file=_std("densenet201")),
+    **{twin.keras_twin: KerasBackbone(twin.preprocessing,
+                                      notop_file=zoo_weights.imagenet_file_name(name, include_top=False))
+       for name, twin in models.registry.keras_twins().items()},
     "MobileNetV2": KerasBackbone("tf"),  # the file depends on the input size; Keras picks it
     "EfficientNetB0": KerasBackbone("none", notop_file="efficientnetb0_notop.h5"),
     "EfficientNetB1": KerasBackbone("none", 240, notop_file="efficientnetb1_notop.h5"),
     "EfficientNetB2": KerasBackbone("none", 260, notop_file="efficientnetb2_notop.h5"),
     "EfficientNetB3": KerasBackbone("none", 300, notop_file="efficientnetb3_notop.h5"),
-    "InceptionV3": KerasBackbone("tf", 299, 75, _std("inception_v3")),
+    "InceptionV3": KerasBackbone("tf", 299, 75, "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"),
     "Xception": KerasBackbone("tf", 299, 71, "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"),
     "ConvNeXtTiny": KerasBackbone("none", notop_file="convnext_tiny_notop.h5"),
 }
@@ -196,9 +186,8 @@ def _missing_imagenet(name, path, reason):
 def _registry_backbone(name, weights, input_shape, pooling, options):
     options = dict(options)  # the caller's dict (a run's saved config) stays as given
     mode = options.pop("preprocessing", "rescale")
-    twin = zoo_weights.KERAS_TWINS.get(name)
-    if twin and weights == "imagenet":  # ImageNet weights expect their twin's preprocessing
-        mode = KERAS_BACKBONES[twin[0]].mode
+    if weights == "imagenet":  # ImageNet weights expect their twin's preprocessing (a twin is checked when built)
+        mode = models.registry.info(name).preprocessing
     model = models.build(name, input_shape=tuple(input_shape), num_classes=None, include_top=False, pooling=pooling,
                          weights=weights, **options)
     return Backbone(model, mode)
@@ -216,6 +205,6 @@ def _project_backbone(name, input_shape):
         )
     head = full.layers[-1]
     features = head.input
-    while features._keras_history.operation.__class__.__name__ == "Dropout":  # features, not their dropout
-        features = features._keras_history.operation.input
+    while isinstance(_private.producer(features), keras.layers.Dropout):  # features, not their dropout
+        features = _private.producer(features).input
     return Backbone(keras.Model(full.inputs, features, name=name), "none")  # its own pooling and normalisation

@@ -1,8 +1,11 @@
 """freeze / unfreeze a classifier's backbone, by stage, by layer or by count; BatchNorm always stays frozen.
 
-A stage is a run of layers that work at one spatial resolution (the way timm's feature_info splits networks):
-ResNet50 has five (112, 56, 28, 14 and 7 px at 224 px input), VGG16 five blocks, any CNN at least one. Layers
-without weights (padding, pooling, activations) belong to the stage of the layer before them.
+A stage is a group of layers the architecture defines (the way timm's feature_info splits networks): the stem,
+then each residual stage, dense block or VGG block. ResNet50 has five (conv1 to conv5: 112, 56, 28, 14 and 7 px
+at 224 px input), VGG16 five blocks, ResNet-20 four (its stem works at the input's resolution, like conv2). Our
+models and their keras.applications twins say where each stage begins (models.ModelInfo.stages); for other
+backbones (MobileNetV2, EfficientNet, a model of your own) a stage begins where a layer with weights works at a
+new resolution. Layers that begin no stage (padding, pooling, activations) belong to the stage before them.
 """
 
 import dataclasses
@@ -10,6 +13,7 @@ import warnings
 
 import keras
 
+from keras_course import models
 from keras_course._checks import check_positive, closest
 from keras_course.transfer.classifier import backbone_of
 
@@ -33,15 +37,21 @@ def _spatial(layer):
     return tuple(shape[1:3]) if len(shape) == 4 else None
 
 
-def split_stages(backbone):
-    """The backbone's layers split into stages (list of Stage), from the input to the features."""
+def split_stages(backbone, *, by_resolution=False):
+    """The backbone's layers split into stages (list of Stage), from the input to the features: where its
+    ModelInfo says (ours and their keras.applications twins), else (or with `by_resolution`) at each new
+    resolution."""
+    info = None if by_resolution else models.info_of_model(backbone)
     found = []
     for layer in backbone.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
         size = _spatial(layer)
-        new_resolution = layer.weights and found and None not in (size, found[-1].size) and size != found[-1].size
-        if not found or new_resolution:
+        if info is not None and info.stages:
+            begins = info.stage_of(layer.name) is not None and info.stage_of(layer.name) >= len(found)
+        else:
+            begins = layer.weights and found and None not in (size, found[-1].size) and size != found[-1].size
+        if not found or begins:
             found.append(Stage(f"stage{len(found) + 1}", [], size if layer.weights else None))
         if found[-1].size is None and layer.weights:
             found[-1].size = size
