@@ -25,6 +25,17 @@ BENCHMARKS = {"demo": demo, "zoo": zoo, "roofline": roofline, "overheads": overh
               "vs_torch": vs_torch, "scaling": scaling, "conv_ceiling": conv_ceiling}
 
 
+# The command-line options each benchmark takes besides --quick (the others take none).
+OPTIONS = {
+    "zoo": lambda args, only: dict(epochs=args.epochs, limit=args.limit, only=only,
+                                   progress=lambda partial: common.write_json(args.json, partial)),
+    "roofline": lambda args, only: dict(only=only),
+    "vs_torch": lambda args, only: dict(only=only, precision=args.precision),
+    "conv_ceiling": lambda args, only: dict(only=only),
+    "time_to_accuracy": lambda args, only: dict(epochs=args.epochs),
+}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=sorted(BENCHMARKS))
@@ -38,19 +49,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     only = None if args.models is None else [m.strip() for m in args.models.split(",")]
 
-    if args.name == "zoo":
-        result = zoo.run(args.quick, epochs=args.epochs, limit=args.limit, only=only,
-                         progress=lambda partial: common.write_json(args.json, partial))
-    elif args.name == "roofline":
-        result = roofline.run(args.quick, only=only)
-    elif args.name == "vs_torch":
-        result = vs_torch.run(args.quick, only=only, precision=args.precision)
-    elif args.name == "conv_ceiling":
-        result = conv_ceiling.run(args.quick, only=only)
-    elif args.name == "time_to_accuracy":
-        result = time_to_accuracy.run(args.quick, epochs=args.epochs)
-    else:
-        result = BENCHMARKS[args.name].run(args.quick)
+    options = OPTIONS.get(args.name, lambda args, only: {})(args, only)
+    result = BENCHMARKS[args.name].run(args.quick, **options)
     BENCHMARKS[args.name].show(result)
     common.write_json(args.json, result)
     return 0

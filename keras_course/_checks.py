@@ -3,6 +3,8 @@
 import difflib
 import math
 
+import numpy as np
+
 
 def closest(name, choices):
     """The valid choice nearest to `name`, or None when nothing is close."""
@@ -30,6 +32,24 @@ def check_positive(argument, value, *, integer=False):
     ok = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok or not math.isfinite(value) or value <= 0:
         raise ValueError(f"`{argument}` must be a positive {kind}. Received: {argument}={value!r}")
+    return value
+
+
+def check_int(argument, value, *, minimum=0, why=""):
+    """Raise ValueError unless `value` is an int (not a bool) >= `minimum`; `why` is added to the message."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"`{argument}` must be an int >= {minimum}{why}. Received: {argument}={value!r}")
+    return int(value)
+
+
+def check_range(argument, value, low, high, *, low_open=False, high_open=True, example=None):
+    """Raise ValueError unless `value` is a number in the interval from `low` to `high` ([low, high) by default)."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and (
+        (low < value if low_open else low <= value) and (value < high if high_open else value <= high))
+    if not ok:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        hint = f", e.g. {example}" if example is not None else ""
+        raise ValueError(f"`{argument}` must be a number in {interval}{hint}. Received: {argument}={value!r}")
     return value
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_course import data, models, viz
+from keras_course._checks import check_positive
 from keras_course.experiments.config import RunConfig
 from keras_course.experiments import engine
 from keras_course.experiments.run import train
@@ -93,8 +94,7 @@ def compare(model_names, dataset, *, run_dir, epochs=10, seeds=1, verbose=0, **s
     bn_momentum, ...); run k uses seed settings.get("seed", 0) + k.
     """
     parsed = parse_models(model_names)
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"`seeds` must be a positive int. Received: seeds={seeds!r}")
+    check_positive("seeds", seeds, integer=True)
     base_seed = settings.pop("seed", 0)
     probe = engine.as_config(RunConfig(model=parsed[0][0], dataset=dataset, epochs=epochs, seed=base_seed, **settings))
     _, _, test_ds, info = engine.load_splits(probe)  # every shared setting checked before anything runs

@@ -3,7 +3,7 @@
 import dataclasses
 
 from keras_course import data, models
-from keras_course._checks import check_choice, check_fraction, check_positive
+from keras_course._checks import check_choice, check_fraction, check_int, check_positive
 from keras_course.training import OPTIMIZERS, PRECISIONS, SCHEDULES, STRATEGIES
 
 
@@ -125,8 +125,7 @@ class RunConfig:
         if not str(settings["weights"]).startswith(transfer.backbones.PROJECT_PREFIX):
             transfer.backbones.check_backbone_name(self.model)
         ft = settings["fine_tune_epochs"]
-        if isinstance(ft, bool) or not isinstance(ft, int) or ft < 0:
-            raise ValueError(f"`fine_tune_epochs` must be an int >= 0. Received: fine_tune_epochs={ft!r}")
+        check_int("fine_tune_epochs", ft)
         check_positive("fine_tune_lr", settings["fine_tune_lr"])
         stages = settings["unfreeze_stages"]
         if stages is not None:

@@ -14,7 +14,7 @@ import math
 import keras
 import numpy as np
 
-from keras_course._checks import check_positive
+from keras_course._checks import check_int, check_positive
 
 
 @dataclasses.dataclass
@@ -39,8 +39,7 @@ def _check_sweep(start_lr, end_lr, steps):
     check_positive("end_lr", end_lr)
     if not start_lr < end_lr:
         raise ValueError(f"`start_lr` must be below `end_lr`. Received: start_lr={start_lr}, end_lr={end_lr}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 10:
-        raise ValueError(f"`steps` must be an int >= 10. Received: steps={steps!r}")
+    check_int("steps", steps, minimum=10)
 
 
 class _Sweep(keras.callbacks.Callback):

@@ -1,5 +1,6 @@
 """Every picture of a finished run, drawn again from its run directory (what `keras-course plot` draws)."""
 
+import dataclasses
 import os
 
 import keras
@@ -62,13 +63,10 @@ def plot_run(run_dir, what="all", *, out_dir=None, layer=None, images=8, max_poi
     y = y.reshape(-1)
     probabilities = model.predict(data.make_pipeline(test_ds, batch_size=256), verbose=0).astype("float32")
     predicted = (probabilities[:, 0] > 0.5).astype(int) if probabilities.shape[1] == 1 else probabilities.argmax(1)
-    title = f"{config.model} on {config.dataset}"
+    run = _Run(run_dir, config, metrics, model, info, x, y, probabilities, predicted, layer, images, max_points,
+               title=f"{config.model} on {config.dataset}")
     os.makedirs(out_dir, exist_ok=True)
     written, skipped = {}, {}
-
-    def path(name):
-        return os.path.join(out_dir, FILES[name])
-
     for name in names:
         reason = _not_applicable(name, model, info)
         if reason:
@@ -76,41 +74,75 @@ def plot_run(run_dir, what="all", *, out_dir=None, layer=None, images=8, max_poi
                 raise ValueError(f"Cannot draw {name!r} for {run_dir!r}: {reason}")
             skipped[name] = reason
             continue
-        if name == "curves":
-            history = viz.read_history(os.path.join(run_dir, HISTORY))
-            stopped = metrics["epochs_run"] - 1 if metrics.get("stopped_early") else None
-            written[name] = viz.learning_curves(history, path(name), best_epoch=metrics.get("best_epoch", 1) - 1,
-                                                stopped_epoch=stopped, title=title)
-        elif name == "confusion":
-            matrix = confusion_matrix(y, predicted, labels=list(range(info.num_classes)))
-            written[name] = viz.confusion_matrix_plot(matrix, info.class_names, path(name),
-                                                      title=f"Confusion matrix (test set), {title}")
-        elif name == "pairs":
-            matrix = confusion_matrix(y, predicted, labels=list(range(info.num_classes)))
-            written[name] = viz.confused_pairs_plot(matrix, info.class_names, path(name),
-                                                    title=f"Most-confused class pairs, {title}")
-        elif name == "top_losses":
-            written[name] = viz.top_losses_plot(x, probabilities, y, info.class_names, path(name),
-                                                title=f"Highest-loss test images, {title}")
-        elif name == "filters":
-            written[name] = viz.first_layer_filters(model, path(name))
-        elif name == "feature_maps":
-            written[name] = viz.feature_maps_plot(model, x[spread_examples(y, 1)[0]], path(name), layer=layer)
-        elif name in ("cam", "gradcam"):
-            chosen = spread_examples(y, images)
-            maps, classes = (viz.cam if name == "cam" else viz.grad_cam)(model, x[chosen])
-            written[name] = viz.heatmap_plot(x[chosen], maps, path(name), labels=y[chosen], predicted=classes,
-                                             class_names=info.class_names,
-                                             title=f"{'CAM' if name == 'cam' else 'Grad-CAM'} of the predicted class, {title}")
-        elif name == "tsne":
-            from keras_course.transfer.embed import features_model
-
-            keep = np.sort(np.random.default_rng(config.seed).permutation(len(y))[:max_points])
-            features = features_model(model).predict(x[keep].astype("float32"), batch_size=256, verbose=0)
-            written[name] = viz.embedding_plot(features, y[keep], path(name), class_names=info.class_names,
-                                               max_points=max_points, seed=config.seed,
-                                               title=f"t-SNE of penultimate features, {title}")
+        written[name] = DRAW[name](run, os.path.join(out_dir, FILES[name]))
     return written, skipped
+
+
+@dataclasses.dataclass
+class _Run:
+    """What the pictures of a finished run are drawn from: the run, its model and its test split's predictions."""
+
+    run_dir: str
+    config: object
+    metrics: dict
+    model: object
+    info: object
+    x: np.ndarray
+    y: np.ndarray
+    probabilities: np.ndarray
+    predicted: np.ndarray
+    layer: str
+    images: int
+    max_points: int
+    title: str
+
+    def matrix(self):
+        return confusion_matrix(self.y, self.predicted, labels=list(range(self.info.num_classes)))
+
+
+def _curves(run, path):
+    history = viz.read_history(os.path.join(run.run_dir, HISTORY))
+    stopped = run.metrics["epochs_run"] - 1 if run.metrics.get("stopped_early") else None
+    return viz.learning_curves(history, path, best_epoch=run.metrics.get("best_epoch", 1) - 1, stopped_epoch=stopped,
+                               title=run.title)
+
+
+def _heatmaps(kind):
+    def draw(run, path):
+        chosen = spread_examples(run.y, run.images)
+        maps, classes = (viz.cam if kind == "cam" else viz.grad_cam)(run.model, run.x[chosen])
+        return viz.heatmap_plot(run.x[chosen], maps, path, labels=run.y[chosen], predicted=classes,
+                                class_names=run.info.class_names,
+                                title=f"{'CAM' if kind == 'cam' else 'Grad-CAM'} of the predicted class, {run.title}")
+    return draw
+
+
+def _tsne(run, path):
+    from keras_course.transfer.embed import features_model
+
+    keep = np.sort(np.random.default_rng(run.config.seed).permutation(len(run.y))[:run.max_points])
+    features = features_model(run.model).predict(run.x[keep].astype("float32"), batch_size=256, verbose=0)
+    return viz.embedding_plot(features, run.y[keep], path, class_names=run.info.class_names,
+                              max_points=run.max_points, seed=run.config.seed,
+                              title=f"t-SNE of penultimate features, {run.title}")
+
+
+# How each picture is drawn: (the run, the PNG path) -> the path written
+DRAW = {
+    "curves": _curves,
+    "confusion": lambda run, path: viz.confusion_matrix_plot(run.matrix(), run.info.class_names, path,
+                                                             title=f"Confusion matrix (test set), {run.title}"),
+    "pairs": lambda run, path: viz.confused_pairs_plot(run.matrix(), run.info.class_names, path,
+                                                       title=f"Most-confused class pairs, {run.title}"),
+    "top_losses": lambda run, path: viz.top_losses_plot(run.x, run.probabilities, run.y, run.info.class_names, path,
+                                                        title=f"Highest-loss test images, {run.title}"),
+    "filters": lambda run, path: viz.first_layer_filters(run.model, path),
+    "feature_maps": lambda run, path: viz.feature_maps_plot(run.model, run.x[spread_examples(run.y, 1)[0]], path,
+                                                            layer=run.layer),
+    "cam": _heatmaps("cam"),
+    "gradcam": _heatmaps("gradcam"),
+    "tsne": _tsne,
+}
 
 
 def _not_applicable(name, model, info):

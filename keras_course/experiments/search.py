@@ -30,7 +30,7 @@ import types
 import keras
 
 from keras_course import models, training
-from keras_course._checks import check_choice, check_positive
+from keras_course._checks import check_choice, check_int, check_positive
 from keras_course.experiments.config import RunConfig
 from keras_course.experiments import engine
 from keras_course.experiments.run_dir import claim, read_json, write_json
@@ -315,9 +315,7 @@ def search(config, run_dir, *, space=None, tuner="random", max_trials=10, factor
     config = engine.as_config(config)
     check_choice("tuner", tuner, TUNERS)
     check_positive("max_trials", max_trials, integer=True)
-    if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2:
-        raise ValueError(f"`factor` must be an int >= 2 (Hyperband keeps 1/factor of the trials each round). "
-                         f"Received: factor={factor!r}")
+    check_int("factor", factor, minimum=2, why=" (Hyperband keeps 1/factor of the trials each round)")
     if config.transfer is not None or config.strategy != "default":
         raise ValueError("search trains ordinary single-device runs: drop the transfer and strategy settings. "
                          f"Received: transfer={config.transfer!r}, strategy={config.strategy!r}")

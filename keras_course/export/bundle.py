@@ -117,16 +117,19 @@ def _judge(name, entry, keras_accuracy):
     return entry
 
 
+# How each format is written: (model, target path, int8 calibration data, the SavedModel already written)
+WRITERS = {
+    "saved_model": lambda model, target, data, saved: export_saved_model(model, target),
+    "keras": lambda model, target, data, saved: model.save(target),
+    "tflite": lambda model, target, data, saved: export_tflite(model, target, saved_model_dir=saved),
+    "tflite_int8": lambda model, target, data, saved: export_tflite(model, target, int8=True, representative_data=data,
+                                                                   saved_model_dir=saved),
+    "onnx": lambda model, target, data, saved: export_onnx(model, target),
+}
+
+
 def _write(name, model, target, representative_data, saved_model_dir):
-    if name == "saved_model":
-        export_saved_model(model, target)
-    elif name == "keras":
-        model.save(target)
-    elif name == "onnx":
-        export_onnx(model, target)
-    else:
-        export_tflite(model, target, int8=name == "tflite_int8", representative_data=representative_data,
-                      saved_model_dir=saved_model_dir)
+    WRITERS[name](model, target, representative_data, saved_model_dir)
 
 
 def _one_line(error):

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from keras_course._checks import check_choice
+from keras_course._checks import check_choice, check_range
 
 CLASSIFIER_ACTIVATIONS = ("softmax", "sigmoid", None)
 NORMALIZATIONS = ("none", "rescale")
@@ -91,8 +91,7 @@ def scaled(channels, width):
 
 def check_width_and_dropout(width, dropout):
     """The channel multiplier must be a positive number, the dropout rate a number in [0, 1)."""
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"`dropout` must be a number in [0, 1). Received: dropout={dropout!r}")
+    check_range("dropout", dropout, 0, 1)
     if isinstance(width, bool) or not isinstance(width, (int, float)) or width <= 0:
         raise ValueError(f"`width` must be a positive number (channel multiplier). Received: width={width!r}")
 
@@ -196,6 +195,5 @@ def layers_within(model):
 
 def check_bn_momentum(momentum):
     """Raise ValueError unless `momentum` is a BatchNorm moving-average momentum in [0, 1)."""
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
-        raise ValueError(f"`bn_momentum` must be in [0, 1), e.g. 0.9. Received: bn_momentum={momentum!r}")
+    check_range("bn_momentum", momentum, 0, 1, example=0.9)
     return momentum

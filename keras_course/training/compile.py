@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from keras_course._checks import check_choice, check_positive
+from keras_course._checks import check_choice, check_positive, check_range
 from keras_course.training.layerwise import with_lr_multipliers
 from keras_course.training.schedules import make_schedule
 
@@ -86,18 +86,22 @@ def loss_and_metrics(task, num_outputs, *, from_logits=False, label_smoothing=0.
     return loss, metrics
 
 
+# name -> (learning rate, momentum, {"weight_decay": w} or {}) -> optimizer; AdamW decays by 1e-4 unless told
+OPTIMIZER_FACTORIES = {
+    "sgd": lambda lr, momentum, wd: keras.optimizers.SGD(lr, **wd),
+    "momentum": lambda lr, momentum, wd: keras.optimizers.SGD(lr, momentum=momentum, **wd),
+    "nesterov": lambda lr, momentum, wd: keras.optimizers.SGD(lr, momentum=momentum, nesterov=True, **wd),
+    "adagrad": lambda lr, momentum, wd: keras.optimizers.Adagrad(lr, **wd),
+    "rmsprop": lambda lr, momentum, wd: keras.optimizers.RMSprop(lr, **wd),
+    "adam": lambda lr, momentum, wd: keras.optimizers.Adam(lr, **wd),
+    "nadam": lambda lr, momentum, wd: keras.optimizers.Nadam(lr, **wd),
+    "adamw": lambda lr, momentum, wd: keras.optimizers.AdamW(lr, weight_decay=wd.get("weight_decay", 1e-4)),
+}
+
+
 def make_optimizer(name, learning_rate, *, momentum=0.9, weight_decay=None):
     check_choice("optimizer", name, OPTIMIZERS)
-    wd = {"weight_decay": weight_decay} if weight_decay else {}
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, **wd)
-    if name in ("momentum", "nesterov"):
-        return keras.optimizers.SGD(learning_rate, momentum=momentum, nesterov=name == "nesterov", **wd)
-    if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay if weight_decay else 1e-4)
-    cls = {"adagrad": keras.optimizers.Adagrad, "rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam,
-           "nadam": keras.optimizers.Nadam}[name]
-    return cls(learning_rate, **wd)
+    return OPTIMIZER_FACTORIES[name](learning_rate, momentum, {"weight_decay": weight_decay} if weight_decay else {})
 
 
 def compile_model(model, *, task=None, optimizer="adam", lr=None, momentum=0.9, weight_decay=None,
@@ -128,8 +132,7 @@ def compile_model(model, *, task=None, optimizer="adam", lr=None, momentum=0.9, 
     check_choice("optimizer", optimizer, OPTIMIZERS)
     lr = DEFAULT_LR[optimizer] if lr is None else lr
     check_positive("lr", lr)
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
-        raise ValueError(f"`momentum` must be in [0, 1). Received: momentum={momentum!r}")
+    check_range("momentum", momentum, 0, 1)
     if not isinstance(label_smoothing, (int, float)) or not 0 <= label_smoothing < 1:
         raise ValueError(f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing!r}")
     check_positive("steps_per_execution", steps_per_execution, integer=True)

@@ -27,7 +27,7 @@ import keras
 import tensorflow as tf
 
 from keras_course import _private
-from keras_course._checks import check_choice
+from keras_course._checks import check_choice, check_positive
 from keras_course.models.common import layers_within
 
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -36,8 +36,7 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 def split_cpu(n):
     """Split the CPU into `n` logical devices (so "mirrored" has `n` replicas without a GPU). Call it before
     TensorFlow runs anything; the split is for trying and testing distribution, it adds no compute."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"`cpu_devices` must be a positive int. Received: cpu_devices={n!r}")
+    check_positive("cpu_devices", n, integer=True)
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n)])

@@ -17,6 +17,7 @@ from typing import Any
 
 import keras
 
+from keras_course._checks import check_int
 from keras_course.training.callbacks import ExactBackupAndRestore
 from keras_course.training.compile import compile_model
 
@@ -52,9 +53,7 @@ class Phase:
 
     def __post_init__(self):
         for argument in ("epochs", "warmup_epochs"):
-            value = getattr(self, argument)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"`{argument}` must be an int >= 0. Received: {argument}={value!r} (phase {self.name!r})")
+            check_int(argument, getattr(self, argument), why=f" (phase {self.name!r})")
 
 
 def phase_starts(phases, initial_epoch=0):

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from keras_course._checks import check_choice
+from keras_course._checks import check_choice, check_range
 from keras_course.models.common import check_input_shape
 from keras_course.transfer.backbones import KERAS_BACKBONES, PROJECT_PREFIX, load_backbone, read_manifest
 from keras_course.models.layers import BackbonePreprocessing
@@ -34,8 +34,7 @@ def build_classifier(backbone, num_classes, *, weights="imagenet", input_shape=N
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
         raise ValueError(f"`num_classes` must be a positive integer (1 means binary with a sigmoid). Received: num_classes={num_classes!r}")
     check_choice("pooling", pooling, ("avg", "max"))
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"`dropout` must be a number in [0, 1). Received: dropout={dropout!r}")
+    check_range("dropout", dropout, 0, 1)
     if isinstance(resize, (int, np.integer)) and not isinstance(resize, bool):
         resize = (int(resize), int(resize))
     if resize is not None and (not isinstance(resize, (tuple, list)) or len(resize) != 2

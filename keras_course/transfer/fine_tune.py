@@ -3,7 +3,7 @@
 import dataclasses
 
 from keras_course import training
-from keras_course._checks import check_positive
+from keras_course._checks import check_int, check_positive
 from keras_course.transfer import freezing
 
 __all__ = ["FineTuneResult", "fine_tune", "fine_tune_phases"]
@@ -31,9 +31,8 @@ def fine_tune_phases(*, head_epochs=5, fine_tune_epochs=5, head_lr=1e-3, fine_tu
             the next at x factor², ... (the head at fine_tune_lr).
         head_schedule, head_warmup_epochs: the head phase's schedule (the fine-tuning rate is constant).
     """
-    for argument, value in (("head_epochs", head_epochs), ("fine_tune_epochs", fine_tune_epochs)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"`{argument}` must be an int >= 0. Received: {argument}={value!r}")
+    check_int("head_epochs", head_epochs)
+    check_int("fine_tune_epochs", fine_tune_epochs)
     if head_lr is not None:  # None: the optimizer's usual rate
         check_positive("head_lr", head_lr)
     check_positive("fine_tune_lr", fine_tune_lr)

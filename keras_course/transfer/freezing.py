@@ -14,7 +14,7 @@ import warnings
 import keras
 
 from keras_course import models
-from keras_course._checks import check_positive, closest
+from keras_course._checks import check_positive, check_range, closest
 from keras_course.transfer.classifier import backbone_of
 
 
@@ -137,8 +137,7 @@ def stage_lr_multipliers(model, factor):
 
     Discriminative learning rates (ULMFiT, fastai): early layers hold general features and should move least.
     """
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1:
-        raise ValueError(f"`discriminative_lr` must be a factor in (0, 1], e.g. 0.3. Received: discriminative_lr={factor!r}")
+    check_range("discriminative_lr", factor, 0, 1, low_open=True, high_open=False, example=0.3)
     multipliers = {}
     for depth, stage in enumerate(reversed(split_stages(backbone_of(model))), start=1):
         for layer in stage.layers:
