@@ -1,9 +1,7 @@
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -11,6 +9,7 @@ import pytest
 
 import keras_course.models  # noqa: F401  (registers the project's layers, for load_model in this process)
 from keras_course.cli.main import main
+from kill_and_resume import cli, kill_resume_and_compare
 
 RUN_FILES = ["config.json", "history.csv", "metrics.json", "learning_curves.png", "confusion_matrix.png",
              "model.keras", "saved_model", "logs", "best.weights.h5"]
@@ -181,45 +180,14 @@ def test_other_settings_in_an_unfinished_run_dir_are_refused(tmp_path, capsys):
     assert "other settings" in capsys.readouterr().err
 
 
-def _cli(*args):
-    return [sys.executable, "-m", "keras_course.cli.main", *args]
-
-
-def _final_weights(run_dir):
-    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
-    return [w.numpy() for w in model.weights]
-
-
 def test_kill_9_then_same_command_resumes_to_the_same_weights(tmp_path):
     """The real thing: SIGKILL mid-run, rerun the same command, compare with an uninterrupted run."""
     train = ["train", "--model", "lenet5_bn", "--dataset", "fashion_mnist", "--limit", "3000", "--epochs", "6",
              "--augment", "light", "--batch-size", "64", "--seed", "3", "--quiet"]
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1"}
-    killed = str(tmp_path / "killed")
-    process = subprocess.Popen(_cli(*train, "--run-dir", killed), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    metadata = os.path.join(killed, "backup", "training_metadata.json")
-    deadline = time.time() + 240
-    while time.time() < deadline and process.poll() is None:
-        if os.path.exists(metadata):
-            try:
-                with open(metadata) as f:
-                    if json.load(f)["epoch"] >= 2:
-                        break
-            except (ValueError, OSError):
-                pass
-        time.sleep(0.05)
-    assert process.poll() is None, "the run ended before it could be killed"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert not os.path.exists(os.path.join(killed, "metrics.json"))
-    subprocess.run(_cli(*train, "--run-dir", killed), env=env, check=True, capture_output=True)
-    reference = str(tmp_path / "reference")
-    subprocess.run(_cli(*train, "--run-dir", reference), env=env, check=True, capture_output=True)
+    killed, difference = kill_resume_and_compare(train, tmp_path, lambda position: position["epoch"] >= 2)
     with open(os.path.join(killed, "metrics.json")) as f:
         assert json.load(f)["epochs_run"] == 6
-    diffs = [float(np.abs(a - b).max()) for a, b in zip(_final_weights(killed), _final_weights(reference))]
-    assert max(diffs) == 0.0
+    assert difference == 0.0
     with open(os.path.join(killed, "history.csv")) as f:
         epochs = [line.split(",")[0] for line in f.read().splitlines()[1:]]
     assert epochs == [str(e) for e in range(6)]
@@ -246,7 +214,7 @@ def test_prepare_unknown_dataset(capsys):
 def test_deterministic_and_jit_flags_reach_the_config(tmp_path):
     # a subprocess: op determinism, once on, stays on for the whole process
     run_dir = tmp_path / "run"
-    subprocess.run(_cli("train", "--model", "mlp", "--dataset", "xor", "--epochs", "1", "--jit", "off",
+    subprocess.run(cli("train", "--model", "mlp", "--dataset", "xor", "--epochs", "1", "--jit", "off",
                         "--deterministic", "--quiet", "--run-dir", str(run_dir)), check=True, capture_output=True)
     config = json.loads((run_dir / "config.json").read_text())
     assert config["jit_compile"] is False and config["deterministic_ops"] is True

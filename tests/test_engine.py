@@ -3,10 +3,7 @@
 import json
 import os
 import shlex
-import signal
 import subprocess
-import sys
-import time
 
 import keras
 import numpy as np
@@ -16,6 +13,7 @@ import keras_course.models  # noqa: F401  (registers the project's layers, for l
 from keras_course import experiments, models, training
 from keras_course.cli import arguments
 from keras_course.cli.main import DEMO, _parser, main
+from kill_and_resume import cli, kill_resume_and_compare
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MANIFESTS = sorted(os.path.join(ROOT, "saved_models", name, "manifest.json")
@@ -26,10 +24,6 @@ TRANSFER = experiments.RunConfig(model="resnet20", dataset="fashion_mnist", epoc
                                  limit=400, seed=1, schedule="constant", augment="light", image_size=None,
                                  transfer=dict(weights=None, fine_tune_epochs=2, fine_tune_lr=1e-3, unfreeze_stages=1,
                                                dropout=0.2, resize=32, options={"width": 0.25}))
-
-
-def _weights(run_dir):
-    return [w.numpy() for w in keras.models.load_model(os.path.join(run_dir, "model.keras")).weights]
 
 
 def _epochs_in_history(run_dir):
@@ -129,40 +123,15 @@ def test_a_transfer_run_interrupted_resumes_in_its_phase_to_the_same_weights(tmp
     assert resumed["test_accuracy"] == uninterrupted["test_accuracy"]
 
 
-def _cli(*args):
-    return [sys.executable, "-m", "keras_course.cli.main", *args]
-
-
 def test_kill_9_in_the_fine_tuning_phase_then_the_same_command_resumes_there(tmp_path):
     """The real thing for a two-phase run: SIGKILL during fine-tuning, rerun, compare with an uninterrupted run."""
     command = ["transfer", "--data", "fashion_mnist", "--backbone", "resnet20", "--weights", "none", "--option",
                "width=0.25", "--resize", "32", "--limit", "1000", "--epochs", "2", "--fine-tune-epochs", "3",
                "--unfreeze-stages", "2", "--fine-tune-lr", "1e-3", "--batch-size", "64", "--seed", "2", "--quiet"]
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1"}
-    killed = str(tmp_path / "killed")
-    process = subprocess.Popen(_cli(*command, "--run-dir", killed), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    pointer = os.path.join(killed, "backup", "training_metadata.json")
-    deadline = time.time() + 300
-    while time.time() < deadline and process.poll() is None:
-        try:
-            with open(pointer) as f:
-                position = json.load(f)
-            if position.get("phase") == 1 and position["epoch"] >= 3:
-                break
-        except (ValueError, OSError):
-            pass
-        time.sleep(0.02)
-    assert process.poll() is None, "the run ended before it could be killed in its second phase"
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert not os.path.exists(os.path.join(killed, "metrics.json"))
-    subprocess.run(_cli(*command, "--run-dir", killed), env=env, check=True, capture_output=True)
-    reference = str(tmp_path / "reference")
-    subprocess.run(_cli(*command, "--run-dir", reference), env=env, check=True, capture_output=True)
+    killed, difference = kill_resume_and_compare(
+        command, tmp_path, lambda position: position.get("phase") == 1 and position["epoch"] >= 3)
     assert _epochs_in_history(killed) == list(range(5))
-    diffs = [float(np.abs(a - b).max()) for a, b in zip(_weights(killed), _weights(reference))]
-    assert max(diffs) == 0.0
+    assert difference == 0.0
 
 
 def _manifest_argv(manifest):
@@ -243,11 +212,11 @@ def test_a_bad_input_prints_exactly_one_line_and_no_tensorflow_start_up_lines():
     """TensorFlow's C++ start-up lines ignore TF_CPP_MIN_LOG_LEVEL; the command line keeps them for --verbose."""
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_COURSE_VERBOSE")}
     bad = ["train", "--model", "lenet5_bn", "--dataset", "fashion_mnist", "--option", "no_such_option=1"]
-    result = subprocess.run(_cli(*bad), env=env, capture_output=True, text=True)
+    result = subprocess.run(cli(*bad), env=env, capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "no option 'no_such_option'" in result.stderr and "width" in result.stderr
-    verbose = subprocess.run(_cli(*bad, "--verbose"), env=env, capture_output=True, text=True)
+    verbose = subprocess.run(cli(*bad, "--verbose"), env=env, capture_output=True, text=True)
     assert verbose.returncode == 2 and len(verbose.stderr.strip().splitlines()) > 1  # TensorFlow's own lines too
 
 

@@ -15,8 +15,6 @@ EXIT_BAD_INPUT = 2
 
 
 def _parser():
-    from keras_course.cli import arguments
-
     parser = argparse.ArgumentParser(prog="keras-course", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--verbose", action="store_true",

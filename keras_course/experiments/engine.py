@@ -9,6 +9,8 @@
 comparison and the transfer study all go through these functions; a new way of training adds phases, not a copy.
 """
 
+import keras
+
 from keras_course import data, models, training
 from keras_course.experiments.config import RunConfig
 
@@ -17,7 +19,7 @@ __all__ = ["as_config", "build_for", "compile_options", "load_splits", "phases_f
 VAL_BATCH = 256  # evaluation batches: at least this, or the training batch when larger
 
 
-def as_config(config):
+def as_config(config: "RunConfig | dict") -> RunConfig:
     """`config` (a RunConfig or a dict of its fields) as a validated RunConfig."""
     if not isinstance(config, RunConfig):
         if not isinstance(config, dict):
@@ -26,7 +28,7 @@ def as_config(config):
     return config.validate()
 
 
-def load_splits(config):
+def load_splits(config: RunConfig) -> tuple:
     """(train, val, test, info) of `config`'s dataset: unbatched `(x, y)` datasets, split by its seed."""
     splits = data.load(config.dataset, val_fraction=config.val_fraction, seed=config.seed, limit=config.limit,
                        data_dir=config.data_dir, classes=config.classes, image_size=config.image_size)
@@ -36,7 +38,7 @@ def load_splits(config):
     return splits
 
 
-def build_for(config, train, info):
+def build_for(config: RunConfig, train, info) -> keras.Model:
     """The registry model of `config` with the task's head and the normalisation inside (a transfer run: the
     backbone with a new head), in the current dtype policy."""
     settings = config.transfer_settings()
@@ -57,7 +59,7 @@ def build_for(config, train, info):
     return model
 
 
-def pipelines(config, train, val=None, *, clock=None):
+def pipelines(config: RunConfig, train, val=None, *, clock=None) -> tuple:
     """(training pipeline, validation pipeline or None): batched, the training one shuffled and augmented by
     `config`'s seed (and `clock`'s epoch, for an exact resume)."""
     train_pipe = data.make_pipeline(train, batch_size=config.batch_size, training=True, augment=config.augment,
@@ -66,7 +68,7 @@ def pipelines(config, train, val=None, *, clock=None):
     return train_pipe, val_pipe
 
 
-def phases_for(config, *, initial_epoch=0):
+def phases_for(config: RunConfig, *, initial_epoch: int = 0) -> list:
     """The phases of `config`: one for a plain run (its epochs from `initial_epoch` on), the head and the
     fine-tuning for a transfer run (`transfer.fine_tune_phases`); phases of zero epochs are left out."""
     settings = config.transfer_settings()
@@ -85,7 +87,7 @@ def phases_for(config, *, initial_epoch=0):
     return [phase for phase in phases if phase.epochs]
 
 
-def compile_options(config, info, *, replicas=1):
+def compile_options(config: RunConfig, info, *, replicas: int = 1) -> dict:
     """What every phase of `config` compiles with besides its own optimizer settings (`training.fit_phases`)."""
     options = dict(task=info.task, optimizer=config.optimizer, weight_decay=config.weight_decay,
                    label_smoothing=config.label_smoothing, jit_compile=config.jit_compile)

@@ -31,7 +31,7 @@ class _EpochSeconds(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
-def train(config, run_dir, *, overwrite=False, verbose=1):
+def train(config, run_dir, *, overwrite: bool = False, verbose: int = 1) -> dict:
     """Train `config` in `run_dir`, resuming when the same run was interrupted; returns the metrics dict.
 
     Everything is validated (names, numbers, dataset presence, input size) before `run_dir` is created. A run
@@ -68,7 +68,7 @@ def train(config, run_dir, *, overwrite=False, verbose=1):
         raise
 
 
-def evaluate(run_dir):
+def evaluate(run_dir) -> tuple:
     """Re-evaluate a finished run's saved model on its test split; returns (metrics, dataset info)."""
     config, _ = load_run(run_dir)
     _, _, test_ds, info = engine.load_splits(config)

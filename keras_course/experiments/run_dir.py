@@ -37,7 +37,7 @@ def jsonable(value):
     raise TypeError(f"not JSON serialisable: {type(value)}")
 
 
-def write_json(path, payload):
+def write_json(path, payload) -> None:
     """Write `payload` to `path` whole or not at all (a temporary file renamed into place)."""
     tmp = os.fspath(path) + ".tmp"
     with open(tmp, "w") as f:
@@ -53,7 +53,8 @@ def read_json(path, default=None):
         return json.load(f)
 
 
-def claim(run_dir, *, overwrite, settings_file, changed, finished_file=None, what="run"):
+def claim(run_dir: str, *, overwrite: bool, settings_file: str, changed, finished_file: str = None,
+          what: str = "run") -> str:
     """Decide what `run_dir` is for this job: "new" (absent, empty, or cleared by `overwrite`) or "resume".
 
     Args:
@@ -89,7 +90,7 @@ def claim(run_dir, *, overwrite, settings_file, changed, finished_file=None, wha
     return "resume"
 
 
-def changed_settings(run_dir, config):
+def changed_settings(run_dir: str, config: RunConfig) -> list:
     """The names of the settings in which the run saved in `run_dir` differs from `config` (sorted; [] if none)."""
     with open(os.path.join(run_dir, CONFIG)) as f:
         saved = _comparable(json.load(f))
@@ -106,7 +107,7 @@ def _comparable(values):
     return values
 
 
-def prepare_run(run_dir, config, *, overwrite, resume_epoch):
+def prepare_run(run_dir: str, config: RunConfig, *, overwrite: bool, resume_epoch) -> str:
     """Claim `run_dir` for a training run: create it, write config.json when new, and keep only the history rows of
     the epochs the backup holds (`resume_epoch(run_dir)`). Returns "new" or "resume"."""
     state = claim(run_dir, overwrite=overwrite, settings_file=CONFIG, finished_file=METRICS,
@@ -118,7 +119,7 @@ def prepare_run(run_dir, config, *, overwrite, resume_epoch):
     return state
 
 
-def truncate_history(run_dir, epochs_done):
+def truncate_history(run_dir: str, epochs_done: int) -> None:
     """Keep the history rows of finished epochs only (a kill can land between the CSV row and the backup)."""
     path = os.path.join(run_dir, HISTORY)
     if not os.path.exists(path):
@@ -130,7 +131,7 @@ def truncate_history(run_dir, epochs_done):
         f.write("\n".join(kept) + ("\n" if kept else ""))
 
 
-def load_run(run_dir):
+def load_run(run_dir) -> tuple:
     """The config and metrics of a finished run directory."""
     run_dir = os.fspath(run_dir)
     for name in (CONFIG, METRICS, "model.keras"):

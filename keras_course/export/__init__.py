@@ -8,3 +8,7 @@ from keras_course.export.predict import ImageFileError, Prediction, predict_file
 from keras_course.export.runtimes import find_class_names, load_runtime
 from keras_course.export.saved_model import export_saved_model
 from keras_course.export.tflite import export_tflite, to_tflite
+
+__all__ = ["FILES", "FORMATS", "REPORT", "check_formats", "export", "export_onnx", "export_saved_model",
+           "export_tflite", "find_class_names", "ImageFileError", "inference_model", "load_runtime",
+           "predict_files", "Prediction", "read_image", "signature_names", "to_tflite"]

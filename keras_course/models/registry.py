@@ -60,7 +60,7 @@ def register(name, description="", *, default_input_shape=None, **metadata):
     return decorator
 
 
-def info(name):
+def info(name: str) -> ModelInfo:
     """The ModelInfo of registered model `name`."""
     return _INFO[check_choice("model", name, _BUILDERS)]
 
@@ -127,7 +127,7 @@ def natural_key(name):
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-def list_models(pattern="*", exclude=None):
+def list_models(pattern: str = "*", exclude: str = None) -> list:
     """Registered model names matching a shell-style wildcard `pattern` and not `exclude`, in natural order.
 
     Example:
@@ -147,7 +147,7 @@ def get_builder(name):
     return _BUILDERS[check_choice("model", name, _BUILDERS)]
 
 
-def build(name, *, input_shape=None, num_classes, **overrides):
+def build(name: str, *, input_shape=None, num_classes, **overrides):
     """Build a registered model; `overrides` are the builder's keyword options (a zoo model may take
     `input_tensor=` instead of `input_shape`, as keras.applications' do). An unknown option is a ValueError.
 

@@ -1,6 +1,9 @@
 """Loading weights into zoo models: a local file, or keras.applications' ImageNet files (cache first, offline)."""
 
+import contextlib
 import os
+import shutil
+import tempfile
 import warnings
 
 from keras_course import _offline as offline
@@ -58,15 +61,64 @@ def _imagenet_path(name, include_top):
     )
 
 
+LEGACY_BATCH_NORM = "fused_batch_normalization"  # the key of our batch norms in files written before the rename
+
+
+@contextlib.contextmanager
+def readable_weights_file(path):
+    """`path`, or, for a `.weights.h5` written when our batch norm was the class FusedBatchNormalization (keyed
+    fused_batch_normalization[_k] where the layer is now keyed batch_normalization[_k]), a copy with those keys
+    renamed, removed afterwards. A file that mixes both names is left as it is (no renaming could be exact)."""
+    import h5py
+
+    path = os.fspath(path)
+    if not path.endswith(".weights.h5") or not h5py.is_hdf5(path):
+        yield path
+        return
+    with h5py.File(path, "r") as f:
+        legacy = _legacy_groups(f)
+    if not legacy:
+        yield path
+        return
+    handle, copy = tempfile.mkstemp(suffix=".weights.h5")
+    os.close(handle)
+    try:
+        shutil.copyfile(path, copy)
+        with h5py.File(copy, "r+") as f:
+            for group, key in legacy:
+                f[group].move(key, key[len("fused_"):])
+        yield copy
+    finally:
+        os.remove(copy)
+
+
+def _legacy_groups(f):
+    """[(layers group, legacy key)] to rename, or [] when there are none or renaming would collide."""
+    import h5py
+
+    found, collides = [], False
+
+    def visit(name, item):
+        nonlocal collides
+        if isinstance(item, h5py.Group) and name.split("/")[-1] == "layers":
+            keys = set(item)
+            legacy = [k for k in keys if k == LEGACY_BATCH_NORM or k.startswith(LEGACY_BATCH_NORM + "_")]
+            collides = collides or any(k[len("fused_"):] in keys for k in legacy)
+            found.extend((name, k) for k in legacy)
+
+    f.visititems(visit)
+    return [] if collides else found
+
+
 def load_weights(model, weights, *, name, include_top):
     """Load `weights` (None, 'imagenet' or a path) into `model`; a file that does not fit is a ValueError."""
     if weights is None:
         return model
     path = _imagenet_path(name, include_top) if weights == "imagenet" else os.fspath(weights)
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, readable_weights_file(path) as readable:
             warnings.simplefilter("always")
-            model.load_weights(path)
+            model.load_weights(readable)
     except Exception as error:  # keras raises ValueError, KeyError or h5py errors for a file of another model
         detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise ValueError(f"`weights` file {path} does not match the architecture of {name}: {detail}") from None

@@ -13,3 +13,10 @@ from keras_course.training.phases import Phase, fit_phases, phase_starts
 from keras_course.training.precision import PRECISIONS, dtype_policy, resolve_precision
 from keras_course.training.schedules import SCHEDULES, OneCycle, make_schedule
 from keras_course.training.seeding import set_seed
+
+__all__ = ["DEFAULT_LR", "DEFAULT_STEPS_PER_EXECUTION", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "STRATEGIES",
+           "compile_model", "dtype_policy", "ExactBackupAndRestore", "fit_phases", "infer_task", "is_chief",
+           "is_multiworker", "layer_statistics", "loss_and_metrics", "make_callbacks", "make_schedule",
+           "make_strategy", "multiworker_fit_patch", "NaNLossError", "OneCycle", "Phase", "phase_starts",
+           "resolve_jit", "resolve_precision", "resume_epoch", "set_batch_norm_synchronized", "set_seed",
+           "split_cpu", "StopOnNaN", "with_lr_multipliers", "worker_dir"]

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from keras_course import _private
+from keras_course.models.weights import readable_weights_file
 
 BACKUP_DIR = "backup"
 BEST_WEIGHTS = "best.weights.h5"
@@ -92,7 +93,9 @@ class ExactBackupAndRestore(keras.callbacks.BackupAndRestore):
         folder = os.path.join(self.backup_dir, f"epoch_{epoch}")
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
-        self.model.load_weights(os.path.join(folder, "latest.weights.h5"))
+        # readable_weights_file: a backup written before our batch norm took Keras's class name resumes too
+        with readable_weights_file(os.path.join(folder, "latest.weights.h5")) as path:
+            self.model.load_weights(path)
         _private.fit_restart_epoch(self.model, epoch)
         self._current_epoch = epoch
         self._restore_state(os.path.join(folder, STATE_FILE))

@@ -56,7 +56,7 @@ class Phase:
             check_int(argument, getattr(self, argument), why=f" (phase {self.name!r})")
 
 
-def phase_starts(phases, initial_epoch=0):
+def phase_starts(phases: Sequence[Phase], initial_epoch: int = 0) -> list:
     """The first epoch of each phase, numbered across phases from `initial_epoch`."""
     starts, epoch = [], initial_epoch
     for phase in phases:
@@ -83,8 +83,9 @@ def _entry(backup, phases):
     return phase, True, ended
 
 
-def fit_phases(model, phases, train, val=None, *, task=None, optimizer="adam", callbacks=(), verbose=0,
-               initial_epoch=0, steps_per_epoch=None, scope=None, **compile_options):
+def fit_phases(model: keras.Model, phases: Sequence[Phase], train, val=None, *, task: str = None,
+               optimizer: str = "adam", callbacks: Sequence[keras.callbacks.Callback] = (), verbose: int = 0,
+               initial_epoch: int = 0, steps_per_epoch: int = None, scope=None, **compile_options) -> list:
     """Train `model` through `phases` in order, compiling it afresh for each; returns each phase's history dict.
 
     Args:

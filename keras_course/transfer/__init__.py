@@ -13,3 +13,8 @@ from keras_course.transfer.embed import embed, features_model
 from keras_course.transfer.fine_tune import FineTuneResult, fine_tune, fine_tune_phases
 from keras_course.transfer.freezing import freeze, split_stages, stage_lr_multipliers, unfreeze
 from keras_course.models.layers import PREPROCESSING_MODES, BackbonePreprocessing
+
+__all__ = ["KERAS_BACKBONES", "PREPROCESSING_MODES", "audit", "AuditReport", "Backbone", "backbone_of",
+           "BackbonePreprocessing", "build_classifier", "check_input", "embed", "features_model", "fine_tune",
+           "fine_tune_phases", "FineTuneResult", "freeze", "list_backbones", "load_backbone", "project_models",
+           "read_manifest", "split_stages", "stage_lr_multipliers", "unfreeze"]

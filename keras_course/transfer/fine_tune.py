@@ -38,16 +38,15 @@ def fine_tune_phases(*, head_epochs=5, fine_tune_epochs=5, head_lr=1e-3, fine_tu
     check_positive("fine_tune_lr", fine_tune_lr)
     if unfreeze is not None and (not isinstance(unfreeze, dict) or set(unfreeze) - {"top", "from_layer", "stages"}):
         raise ValueError(f"`unfreeze` must be None or a dict with one of top, from_layer, stages. Received: unfreeze={unfreeze!r}")
-    multipliers = None
-    if discriminative_lr is not None:
-        def multipliers(model):
-            return freezing.stage_lr_multipliers(model, discriminative_lr)
+    def stage_multipliers(model):
+        return freezing.stage_lr_multipliers(model, discriminative_lr)
+
     return [
         training.Phase("head", head_epochs, lr=head_lr, schedule=head_schedule, warmup_epochs=head_warmup_epochs,
                        trains=_freeze_backbone),
         training.Phase("fine_tune", fine_tune_epochs, lr=fine_tune_lr,
                        trains=lambda model: freezing.set_unfrozen(model, **(unfreeze or {})),
-                       lr_multipliers=multipliers),
+                       lr_multipliers=stage_multipliers if discriminative_lr is not None else None),
     ]
 
 
