@@ -9,6 +9,7 @@ from one that is not, and `--config FILE` settings sit between a command's own d
 import argparse
 import dataclasses
 import json
+import re
 
 from keras_course.experiments.config import TRANSFER_DEFAULTS, TRANSFER_HELP, RunConfig
 
@@ -102,23 +103,29 @@ def add_run_arguments(parser, *, defaults=None, exclude=(), aliases=None):
             continue
         form = FORMS.get(field.name, Form())
         flags = [flag_of(field.name), *aliases.get(field.name, ())]
-        default = defaults.get(field.name, field.default)
         required = field.default is dataclasses.MISSING and field.name not in defaults
-        text = field.metadata["help"] + (" (required unless --config gives it)" if required else
-                                         _default_text(default))
+        text = field.metadata["help"] + (" (required unless --config gives it)" if required else "")
+        if not required:
+            text = _with_default(text, defaults.get(field.name, field.default), field.name in defaults)
         _add(parser, flags, field.name, form, TYPES.get(field.type), text)
     if "transfer" not in exclude:
         transfer_defaults = {**TRANSFER_DEFAULTS, **(defaults.get("transfer") or {})}
         for name, form in TRANSFER_FLAGS.items():
             flags = [form.flag, *aliases.get(f"transfer.{name}", ())]
-            text = f"transfer run: {TRANSFER_HELP[name]}{_default_text(transfer_defaults[name])}"
-            _add(parser, flags, TRANSFER_PREFIX + name, dataclasses.replace(form, convert=None), form.convert, text)
+            text = _with_default(f"transfer run: {TRANSFER_HELP[name]}", transfer_defaults[name], True)
+            _add(parser, flags, TRANSFER_PREFIX + name, dataclasses.replace(form, convert=None, metavar=name.upper()),
+                 form.convert, text)
 
 
-def _default_text(default):
-    if default is None or default is dataclasses.MISSING or default == {}:
-        return ""
-    return f" (default: {default})"
+def _with_default(text, default, command_default):
+    """`text` ending with the default: the command's own replaces one the field's help states."""
+    if command_default:
+        text = re.sub(r" \(default: [^)]*\)", "", text)
+    elif "(default:" in text:
+        return text
+    if default is None or default == {}:
+        return text
+    return f"{text} (default: {default})"
 
 
 def _add(parser, flags, dest, form, value_type, text):
