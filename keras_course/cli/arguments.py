@@ -79,7 +79,7 @@ TRANSFER_FLAGS = {
     "dropout": Form("--head-dropout", convert=float),
     "resize": Form("--resize", convert=int),
 }  # the backbone's options come from --option in a transfer run
-TYPES = {int: int, float: float, str: str, "int": int, "float": float, "str": str}
+TYPES = {int: int, float: float, str: str}  # a field's annotation -> argparse type
 
 
 def flag_of(name):
@@ -170,7 +170,7 @@ def config_from_args(args, *, defaults=None, transfer=False):
             given[field.name] = convert(value) if convert else value
     nested = {name[len(TRANSFER_PREFIX):]: value for name, value in vars(args).items()
               if name.startswith(TRANSFER_PREFIX)}
-    settings = {k: v for k, v in (defaults or {}).items()}
+    settings = dict(defaults or {})
     file_settings = read_config_file(args.config) if getattr(args, "config", None) else {}
     settings.update(file_settings)
     if "model_options" in given and settings.get("model_options"):

@@ -74,13 +74,13 @@ def _steps_per_epoch(train):
 
 
 def _entry(backup, phases):
-    """(index of the phase to start in, whether it resumes from the backup, whether that phase already ended)."""
+    """(index of the phase to start in, whether it resumes from the backup, the epoch that phase ended at or None)."""
     position = backup.position() if backup is not None else None
     if position is None:
-        return 0, False, False
+        return 0, False, None
     phase = min(int(position.get("phase", 0)), len(phases) - 1)
-    ended = bool(position.get("phase_done") or position.get("stopped"))
-    return phase, True, ended
+    ended = position.get("phase_done") or position.get("stopped")
+    return phase, True, int(position["epoch"]) if ended else None
 
 
 def fit_phases(model: keras.Model, phases: Sequence[Phase], train, val=None, *, task: str = None,
@@ -113,7 +113,7 @@ def fit_phases(model: keras.Model, phases: Sequence[Phase], train, val=None, *, 
     backup = next((c for c in callbacks if isinstance(c, ExactBackupAndRestore)), None)
     steps = steps_per_epoch or _steps_per_epoch(train)
     starts = phase_starts(phases, initial_epoch)
-    first, resuming, ended = _entry(backup, phases)
+    first, resuming, ended_at = _entry(backup, phases)
     histories = [{} for _ in phases]
     for index in range(first, len(phases)):
         phase = phases[index]
@@ -131,8 +131,8 @@ def fit_phases(model: keras.Model, phases: Sequence[Phase], train, val=None, *, 
         start, end = starts[index], starts[index] + phase.epochs
         if backup is not None:
             backup.phase, backup.restore = index, restore
-        if restore and ended:
-            start = end = backup.position()["epoch"]  # the phase had ended: restore it, train nothing more
+        if restore and ended_at is not None:
+            start = end = ended_at  # the phase had ended: restore it, train nothing more
         history = model.fit(*(train if isinstance(train, tuple) else (train,)), validation_data=val,
                             initial_epoch=start, epochs=end, callbacks=[*phase.callbacks, *callbacks],
                             verbose=verbose, shuffle=not hasattr(train, "cardinality"))  # tf.data shuffles itself
