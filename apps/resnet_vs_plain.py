@@ -20,7 +20,7 @@ DEPTHS = (20, 56)  # shallow, deep
 BUDGET = dict(dataset="fashion_mnist", epochs=4, limit=6000, batch_size=128, optimizer="adam", lr=3e-3,
               schedule="cosine", bn_momentum=0.9, seed=0)
 QUICK = dict(epochs=1, limit=200)
-QUICK_DEPTHS = (20, 32)
+QUICK_DEPTHS = (8, 14)  # resnet8, resnet14: the same family, n = 1 and 2 blocks per stage
 
 
 def main(argv=None):

@@ -12,7 +12,7 @@ SMALL = {"stem": "small"}
 SMALL_INPUT = {
     "mlp": ((2,), {}), "lenet5": ((28, 28, 1), {}), "lenet5_bn": ((28, 28, 1), {}), "cnn4_bn": ((28, 28, 1), {}),
     "simple_cnn": ((16, 16, 1), {}),
-    **{f"resnet{d}": ((32, 32, 3), {}) for d in (20, 32, 44, 56, 110)},
+    **{f"resnet{d}": ((32, 32, 3), {}) for d in (8, 14, 20, 32, 44, 56, 110)},
     "densenet_bc_100": ((32, 32, 3), {}),
     "resnet18": ((28, 28, 1), SMALL), "preact_resnet18": ((32, 32, 3), SMALL), "vgg11_bn": ((28, 28, 1), SMALL),
     "densenet121": ((32, 32, 3), SMALL), "googlenet": ((28, 28, 1), SMALL), "alexnet": ((32, 32, 3), SMALL),

@@ -5,10 +5,17 @@ A policy is a name ("none", "light", "standard", "strong") or a list of steps; a
 tf.data pipeline on whole batches and is never part of a saved model.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import keras
 import tensorflow as tf
 
 from keras_course._checks import check_choice
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class PadAndCrop:
@@ -72,7 +79,7 @@ def _parse_step(step, height, width):
     return factory(value, height, width)
 
 
-def resolve_policy(policy, image_shape=(32, 32, 3)):
+def resolve_policy(policy: str | Sequence[str], image_shape: tuple[int, ...] = (32, 32, 3)) -> list[keras.layers.Layer]:
     """Turn a policy name or list into augmentation steps (layers) for images of `image_shape`; validates first."""
     if policy is None:
         return []

@@ -1,6 +1,9 @@
 """The dataset registry: `load(name)` gives train / validation / test tf.data.Datasets and a DatasetInfo."""
 
+from __future__ import annotations
+
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -8,6 +11,10 @@ import tensorflow as tf
 from keras_course._checks import check_choice, check_fraction, check_positive
 from keras_course.data import cifar, image_folder, mnist_like, synthetic, tfds_sets
 from keras_course.data.info import DatasetInfo
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
 
 IMAGE_FOLDER_PREFIX = "image_folder:"
 
@@ -49,12 +56,12 @@ DESCRIPTIONS = {
 }
 
 
-def list_datasets():
+def list_datasets() -> list[str]:
     """The names `load` accepts (`image_folder:PATH` stands for any folder of class sub-folders)."""
     return list(ARRAY_DATASETS) + list(STREAMED_DATASETS) + [IMAGE_FOLDER_PREFIX + "PATH"]
 
 
-def check_name(name):
+def check_name(name: str) -> None:
     """Raise ValueError naming the valid datasets unless `name` is loadable."""
     if not isinstance(name, str) or not (name.startswith(IMAGE_FOLDER_PREFIX) and len(name) > len(IMAGE_FOLDER_PREFIX)):
         check_choice("dataset", name, list(ARRAY_DATASETS) + list(STREAMED_DATASETS) + [IMAGE_FOLDER_PREFIX + "PATH"])
@@ -78,7 +85,7 @@ def _targets(y, task):
     return y.astype("float32").reshape(len(y), -1) if task == "regression" else y.astype("int32")
 
 
-def check_classes(classes, class_names=None):
+def check_classes(classes: Sequence[int] | str, class_names: Sequence[str] | None = None) -> list[int] | None:
     """`classes` as a list of distinct class indices (below len(class_names) when given), or None."""
     if classes is None:
         return None
@@ -184,7 +191,9 @@ def _from_tfds(name, *, val_fraction, seed, limit, data_dir, image_size):
     return train, val, test, info
 
 
-def load(name, *, val_fraction=0.1, seed=0, limit=None, data_dir=None, image_size=None, classes=None):
+def load(name: str, *, val_fraction: float = 0.1, seed: int = 0, limit: int | None = None,
+         data_dir: str | os.PathLike | None = None, image_size: int | None = None,
+         classes: Sequence[int] | None = None) -> tuple[tf.data.Dataset, tf.data.Dataset | None, tf.data.Dataset, DatasetInfo]:
     """Load a dataset as train / validation / test `tf.data.Dataset`s of unbatched `(x, y)` and its info.
 
     Args:
@@ -224,7 +233,7 @@ def load(name, *, val_fraction=0.1, seed=0, limit=None, data_dir=None, image_siz
     return _from_arrays(name, *arrays, classes=classes, **common)
 
 
-def per_class_subset(x, y, per_class, seed=0):
+def per_class_subset(x: np.ndarray, y: np.ndarray, per_class: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """`per_class` examples of each class of (x, y), drawn with the seed (few-shot training sets)."""
     check_positive("per_class", per_class, integer=True)
     rng = np.random.default_rng(seed)
@@ -238,7 +247,7 @@ def per_class_subset(x, y, per_class, seed=0):
     return x[keep], y[keep]
 
 
-def prepare(name, data_dir=None):
+def prepare(name: str, data_dir: str | os.PathLike | None = None) -> None:
     """Download `name` into its cache while online, so that later `load` calls work offline."""
     check_name(name)
     if name in STREAMED_DATASETS:
@@ -247,7 +256,7 @@ def prepare(name, data_dir=None):
         ARRAY_DATASETS[name](data_dir)
 
 
-def to_numpy(dataset, batch_size=4096):
+def to_numpy(dataset: tf.data.Dataset, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """All `(x, y)` of an unbatched dataset as two numpy arrays."""
     xs, ys = [], []
     for x, y in dataset.batch(batch_size):

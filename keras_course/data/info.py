@@ -1,5 +1,7 @@
 """What a loaded dataset is: the facts models and training need, and where the data came from."""
 
+from __future__ import annotations
+
 import dataclasses
 
 TASKS = ("regression", "binary", "multiclass")
@@ -35,7 +37,7 @@ class DatasetInfo:
     def is_image(self):
         return len(self.input_shape) == 3
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 

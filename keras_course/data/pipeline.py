@@ -6,6 +6,10 @@ batches an uninterrupted run would have seen at epoch 7. Without the callback th
 each time the dataset is iterated, so plain loops still get a new order and new augmentation every pass.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import keras
 import tensorflow as tf
 
@@ -13,11 +17,14 @@ from keras_course import _private
 from keras_course._checks import check_positive
 from keras_course.data import augment as augmentation
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 AUTOTUNE = tf.data.AUTOTUNE
 MAX_STREAM_SHUFFLE_BUFFER = 10_000  # for datasets of unknown size: bounded memory, still well mixed
 
 
-def without_autotune(dataset):
+def without_autotune(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """`dataset` with tf.data's model-based autotuning off; AUTOTUNE values then mean "one per core".
 
     Measured here (TF 2.21, 2 cores, python -m bench pipeline and time_to_accuracy): with the autotuner on, about
@@ -32,7 +39,7 @@ def without_autotune(dataset):
 class EpochClock:
     """The epoch the training pipeline is in, as a tf.Variable the pipeline reads when an epoch's pass begins."""
 
-    def __init__(self, start=0):
+    def __init__(self, start: int = 0):
         self.variable = tf.Variable(start, dtype=tf.int64, trainable=False, name="pipeline_epoch")
 
     def _take_epoch(self):
@@ -41,10 +48,10 @@ class EpochClock:
             self.variable.assign_add(1)
         return tf.identity(epoch)
 
-    def set(self, epoch):
+    def set(self, epoch: int) -> None:
         self.variable.assign(epoch)
 
-    def callback(self):
+    def callback(self) -> keras.callbacks.Callback:
         """A Keras callback that tells the pipeline which epoch `fit` is starting."""
         clock = self
 
@@ -59,8 +66,9 @@ def _stream_seed(seed, epoch):
     return tf.cast(seed, tf.int64) * 1_000_003 + epoch
 
 
-def make_pipeline(dataset, *, batch_size, training=False, augment=None, seed=0, clock=None, cache=True,
-                  drop_remainder=False):
+def make_pipeline(dataset: tf.data.Dataset, *, batch_size: int, training: bool = False,
+                  augment: str | Sequence[str] | None = None, seed: int = 0, clock: EpochClock | None = None,
+                  cache: bool = True, drop_remainder: bool = False) -> tf.data.Dataset:
     """Batch an unbatched `(x, y)` dataset for `fit`/`evaluate`.
 
     Args:

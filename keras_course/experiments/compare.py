@@ -6,28 +6,34 @@ interrupted comparison resumes where it stopped (an unfinished run resumes exact
 whose default layout is too big for the images (an ImageNet stem on 28 px) gets its small-image stem.
 """
 
+from __future__ import annotations
+
 import csv
 import json
 import os
 import statistics
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from keras_course import data, models, viz
 from keras_course._checks import check_positive
-from keras_course.experiments.config import RunConfig
 from keras_course.experiments import engine
+from keras_course.experiments.config import RunConfig
 from keras_course.experiments.run import train
 from keras_course.experiments.run_dir import METRICS, RunDirectoryError, changed_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 COLUMNS = ("model", "params", "flops_per_image", "train_seconds_per_epoch", "inference_ms_per_image",
            "best_val_accuracy", "test_accuracy_mean", "test_accuracy_std", "seeds")
 INFERENCE_BATCH = 256
 
 
-def parse_models(spec):
+def parse_models(spec: str) -> list[tuple[str, dict]]:
     """'resnet20,vgg11_bn:stem=small' -> [("resnet20", {}), ("vgg11_bn", {"stem": "small"})]."""
     if isinstance(spec, str):
         spec = [part for part in spec.split(",") if part.strip()]
@@ -82,7 +88,8 @@ def _inference_ms(model, x):
     return 1000 * statistics.median(times) / len(batch)
 
 
-def compare(model_names, dataset, *, run_dir, epochs=10, seeds=1, verbose=0, **settings):
+def compare(model_names: str | Sequence[str], dataset: str, *, run_dir: str | os.PathLike, epochs: int = 10,
+            seeds: int = 1, verbose: int = 0, **settings) -> list[dict]:
     """Train every model in `model_names` (names, or "name:key=value;..." with builder options) on `dataset` under
     one budget, `seeds` times each; write DIR/compare.csv, DIR/compare.md, DIR/pareto.png and DIR/curves.png (every
     model's learning curves on shared axes, the seeds' range shaded); return the rows

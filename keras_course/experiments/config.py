@@ -54,11 +54,11 @@ class RunConfig:
     strategy: str = setting("default", "default (one device), mirrored (every local GPU, or every logical CPU) or "
                             "multiworker (the cluster in TF_CONFIG; run the same command on every worker)")
 
-    def transfer_settings(self):
+    def transfer_settings(self) -> dict | None:
         """The transfer settings with their defaults filled in (None for an ordinary run)."""
         return None if self.transfer is None else {**TRANSFER_DEFAULTS, **self.transfer}
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
@@ -78,7 +78,7 @@ class RunConfig:
             raise ValueError(f"Unknown run settings {unknown}. Known: {sorted(known)}")
         return cls(**values)
 
-    def validate(self):
+    def validate(self) -> "RunConfig":
         """Raise ValueError (one line, naming the setting) for anything that would fail later."""
         if self.transfer is None:
             if not isinstance(self.model_options, dict):

@@ -9,10 +9,20 @@
 comparison and the transfer study all go through these functions; a new way of training adds phases, not a copy.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import keras
 
 from keras_course import data, models, training
 from keras_course.experiments.config import RunConfig
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+    from keras_course.data.info import DatasetInfo
+    from keras_course.data.pipeline import EpochClock
 
 __all__ = ["as_config", "build_for", "compile_options", "load_splits", "phases_for", "pipelines"]
 
@@ -38,7 +48,7 @@ def load_splits(config: RunConfig) -> tuple:
     return splits
 
 
-def build_for(config: RunConfig, train, info) -> keras.Model:
+def build_for(config: RunConfig, train: tf.data.Dataset, info: DatasetInfo) -> keras.Model:
     """The registry model of `config` with the task's head and the normalisation inside (a transfer run: the
     backbone with a new head), in the current dtype policy."""
     settings = config.transfer_settings()
@@ -59,7 +69,8 @@ def build_for(config: RunConfig, train, info) -> keras.Model:
     return model
 
 
-def pipelines(config: RunConfig, train, val=None, *, clock=None) -> tuple:
+def pipelines(config: RunConfig, train: tf.data.Dataset, val: tf.data.Dataset | None = None, *,
+              clock: EpochClock | None = None) -> tuple:
     """(training pipeline, validation pipeline or None): batched, the training one shuffled and augmented by
     `config`'s seed (and `clock`'s epoch, for an exact resume)."""
     train_pipe = data.make_pipeline(train, batch_size=config.batch_size, training=True, augment=config.augment,
@@ -87,7 +98,7 @@ def phases_for(config: RunConfig, *, initial_epoch: int = 0) -> list:
     return [phase for phase in phases if phase.epochs]
 
 
-def compile_options(config: RunConfig, info, *, replicas: int = 1) -> dict:
+def compile_options(config: RunConfig, info: DatasetInfo, *, replicas: int = 1) -> dict:
     """What every phase of `config` compiles with besides its own optimizer settings (`training.fit_phases`)."""
     options = dict(task=info.task, optimizer=config.optimizer, weight_decay=config.weight_decay,
                    label_smoothing=config.label_smoothing, jit_compile=config.jit_compile)

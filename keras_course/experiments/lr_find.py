@@ -8,13 +8,23 @@ copy of the optimizer; every model variable is put back afterwards and the model
 test leaves no trace.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
 from keras_course._checks import check_int, check_positive
+
+if TYPE_CHECKING:
+    import os
+
+    import tensorflow as tf
+
+    from keras_course.experiments.config import RunConfig
 
 
 @dataclasses.dataclass
@@ -29,7 +39,7 @@ class LRFindResult:
     steepest: float  # learning rate where the smoothed loss falls fastest (before the minimum)
     diverged: bool  # the sweep stopped early because the loss blew up
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return {"suggested_lr": self.suggested, "min_loss_lr": self.minimum, "steepest_lr": self.steepest,
                 "diverged": self.diverged, "steps": len(self.losses)}
 
@@ -65,7 +75,8 @@ class _Sweep(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def lr_find(model, dataset, *, start_lr=1e-7, end_lr=10.0, steps=200, smoothing=0.95, divergence=4.0):
+def lr_find(model: keras.Model, dataset: tf.data.Dataset, *, start_lr: float = 1e-7, end_lr: float = 10.0,
+            steps: int = 200, smoothing: float = 0.95, divergence: float = 4.0) -> LRFindResult:
     """Run the learning-rate range test on a compiled `model`; returns an LRFindResult.
 
     Args:
@@ -128,7 +139,8 @@ def _read_off(rates, losses, smoothed, diverged):
                         minimum=float(rates[lowest]), steepest=steepest, diverged=diverged)
 
 
-def lr_find_run(config, out_dir, *, start_lr=1e-7, end_lr=10.0, steps=200, verbose=False):
+def lr_find_run(config: RunConfig, out_dir: str | os.PathLike, *, start_lr: float = 1e-7, end_lr: float = 10.0,
+                steps: int = 200, verbose: bool = False) -> LRFindResult:
     """The range test for a RunConfig (its data, model, optimizer, weight decay, augmentation and batch size; its
     learning rate and schedule are what the test replaces). Writes OUT_DIR/lr_find.png, lr_find.csv (learning
     rate, loss, smoothed loss per step) and lr_find.json (the learning rates read off, and the config) last.

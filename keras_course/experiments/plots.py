@@ -1,7 +1,10 @@
 """Every picture of a finished run, drawn again from its run directory (what `keras-course plot` draws)."""
 
+from __future__ import annotations
+
 import dataclasses
 import os
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -11,6 +14,9 @@ from keras_course import data, viz
 from keras_course._checks import check_positive
 from keras_course.experiments import engine
 from keras_course.experiments.run_dir import HISTORY, load_run
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 PLOTS = ("curves", "confusion", "pairs", "top_losses", "filters", "feature_maps", "cam", "gradcam", "tsne")
 FILES = {"curves": "learning_curves.png", "confusion": "confusion_matrix.png", "pairs": "confused_pairs.png",
@@ -42,7 +48,9 @@ def spread_examples(labels, count):
     return np.array(chosen, dtype=int)
 
 
-def plot_run(run_dir, what="all", *, out_dir=None, layer=None, images=8, max_points=1000):
+def plot_run(run_dir: str | os.PathLike, what: str | Sequence[str] = "all", *, out_dir: str | os.PathLike | None = None,
+             layer: str | None = None, images: np.ndarray = 8,
+             max_points: int = 1000) -> tuple[list[str], dict[str, str]]:
     """Draw the pictures `what` of a finished run into `out_dir` (default RUN_DIR/plots); returns (written, skipped).
 
     written: {name: png path}. skipped: {name: reason} for pictures that do not apply to this run (CAM without

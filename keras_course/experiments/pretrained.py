@@ -1,5 +1,7 @@
 """saved_models/NAME/: a model the project trained itself, with a manifest saying how to reproduce it."""
 
+from __future__ import annotations
+
 import datetime
 import hashlib
 import json
@@ -22,7 +24,7 @@ def sha256(path):
     return digest.hexdigest()
 
 
-def save_pretrained(run_dir, root, name, *, command):
+def save_pretrained(run_dir: str | os.PathLike, root: str | os.PathLike, name: str, *, command: str) -> str:
     """Copy a finished run's model into `root/name/` with manifest.json; returns the folder.
 
     The manifest records what the model is, its data and classes, test metrics, parameter count, the sha256 of

@@ -1,10 +1,16 @@
 """Train a registry model in memory, without a run directory: what the labs and notebooks use."""
 
+from __future__ import annotations
+
 import dataclasses
+from typing import TYPE_CHECKING
 
 from keras_course import data, training
 from keras_course.experiments import engine
 from keras_course.experiments.config import RunConfig
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["FitResult", "fit"]
 
@@ -18,8 +24,9 @@ class FitResult:
     splits: tuple  # (train, val, test) unbatched datasets
 
 
-def fit(model_name, dataset, *, epochs, batch_size=32, optimizer="adam", lr=None, schedule="constant", seed=0,
-        augment=None, verbose=0, **model_options):
+def fit(model_name: str, dataset: str, *, epochs: int, batch_size: int = 32, optimizer: str = "adam",
+        lr: float | None = None, schedule: str = "constant", seed: int = 0, augment: str | Sequence[str] | None = None,
+        verbose: int = 0, **model_options) -> FitResult:
     """Load `dataset`, build `model_name` with the task's head and normalisation inside, train, and test: the
     engine's path (`experiments.engine`) for a RunConfig of these settings, in memory.
 

@@ -1,8 +1,11 @@
 """What a finished run leaves: the saved model, the test evaluation, the best epoch, metrics.json and the plots."""
 
+from __future__ import annotations
+
 import hashlib
 import os
 import shutil
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -11,6 +14,11 @@ from sklearn.metrics import classification_report, confusion_matrix
 from keras_course import data, export, training, viz
 from keras_course.experiments.engine import VAL_BATCH
 from keras_course.experiments.run_dir import HISTORY, METRICS, write_json
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+    from keras_course.data.info import DatasetInfo
 
 __all__ = ["best_epoch", "evaluate_model", "finish_run", "weights_digest"]
 
@@ -23,7 +31,8 @@ def weights_digest(model):
     return digest.hexdigest()
 
 
-def evaluate_model(model, test_ds, info, run_dir=None, *, batch_size=VAL_BATCH):
+def evaluate_model(model: keras.Model, test_ds: tf.data.Dataset, info: DatasetInfo,
+                   run_dir: str | os.PathLike | None = None, *, batch_size: int = VAL_BATCH) -> dict:
     """Test-set loss and metrics; for classification also per-class precision, recall, F1 and the confusion matrix
     (drawn into RUN_DIR/confusion_matrix.png when `run_dir` is given)."""
     pipe = data.make_pipeline(test_ds, batch_size=batch_size)

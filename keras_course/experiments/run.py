@@ -6,16 +6,24 @@ last). While a run is unfinished, backup/ holds what resuming needs, in whicheve
 `export_run` adds export/ (every serving format and export_report.json).
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
 import shutil
 import time
+from typing import TYPE_CHECKING
 
 import keras
 
 from keras_course import data, export, training
 from keras_course.experiments import engine, report
 from keras_course.experiments.run_dir import load_run, prepare_run
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from keras_course.experiments.config import RunConfig
 
 __all__ = ["evaluate", "export_run", "train"]
 
@@ -31,7 +39,7 @@ class _EpochSeconds(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
-def train(config, run_dir, *, overwrite: bool = False, verbose: int = 1) -> dict:
+def train(config: RunConfig, run_dir: str | os.PathLike, *, overwrite: bool = False, verbose: int = 1) -> dict:
     """Train `config` in `run_dir`, resuming when the same run was interrupted; returns the metrics dict.
 
     Everything is validated (names, numbers, dataset presence, input size) before `run_dir` is created. A run
@@ -68,7 +76,7 @@ def train(config, run_dir, *, overwrite: bool = False, verbose: int = 1) -> dict
         raise
 
 
-def evaluate(run_dir) -> tuple:
+def evaluate(run_dir: str | os.PathLike) -> tuple:
     """Re-evaluate a finished run's saved model on its test split; returns (metrics, dataset info)."""
     config, _ = load_run(run_dir)
     _, _, test_ds, info = engine.load_splits(config)
@@ -76,7 +84,8 @@ def evaluate(run_dir) -> tuple:
     return report.evaluate_model(model, test_ds, info), info
 
 
-def export_run(run_dir, formats=export.FORMATS, *, calibration_examples=1000, verbose=False):
+def export_run(run_dir: str | os.PathLike, formats: str | Sequence[str] = export.FORMATS, *,
+               calibration_examples: int = 1000, verbose: bool = False) -> dict:
     """Export a finished run's model to RUN_DIR/export/ in `formats`, checked on the run's own test split.
 
     The int8 model is calibrated on the first `calibration_examples` of the run's training split. Returns the report.

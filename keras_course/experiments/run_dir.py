@@ -6,6 +6,8 @@ refused with the path and the reason, in Python's words (`run_dir=`, `overwrite=
 them in flag words (keras_course.cli.errors).
 """
 
+from __future__ import annotations
+
 import json
 import os
 import shutil
@@ -131,7 +133,7 @@ def truncate_history(run_dir: str, epochs_done: int) -> None:
         f.write("\n".join(kept) + ("\n" if kept else ""))
 
 
-def load_run(run_dir) -> tuple:
+def load_run(run_dir: str | os.PathLike) -> tuple:
     """The config and metrics of a finished run directory."""
     run_dir = os.fspath(run_dir)
     for name in (CONFIG, METRICS, "model.keras"):

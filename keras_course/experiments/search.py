@@ -17,6 +17,8 @@ kept and only the missing ones run (a larger max_trials adds trials); a search w
 directory that holds one; `overwrite=True` deletes the directory and starts over.
 """
 
+from __future__ import annotations
+
 import csv
 import dataclasses
 import hashlib
@@ -31,8 +33,8 @@ import keras
 
 from keras_course import models, training
 from keras_course._checks import check_choice, check_int, check_positive
-from keras_course.experiments.config import RunConfig
 from keras_course.experiments import engine
+from keras_course.experiments.config import RunConfig
 from keras_course.experiments.run_dir import claim, read_json, write_json
 
 TUNERS = ("random", "hyperband", "bayesian")
@@ -297,8 +299,9 @@ def _make_tuner(tuner, hypermodel, run_dir, *, objective, max_trials, max_epochs
     return cls(hypermodel, max_trials=max_trials, **common)
 
 
-def search(config, run_dir, *, space=None, tuner="random", max_trials=10, factor=3, objective=None,
-           overwrite=False, verbose=0):
+def search(config: RunConfig | dict, run_dir: str | os.PathLike, *, space: dict | None = None, tuner: str = "random",
+           max_trials: int = 10, factor: int = 3, objective: str | None = None, overwrite: bool = False,
+           verbose: int = 0) -> SearchResult:
     """Search hyper-parameters around `config` (a RunConfig or dict) with keras-tuner; returns a SearchResult.
 
     Args:

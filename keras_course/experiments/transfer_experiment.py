@@ -5,15 +5,21 @@ target test split: (a) the same architecture from scratch, (b) the pretrained ba
 (c) that head, then the whole backbone fine-tuned at a low learning rate (BatchNorm frozen).
 """
 
+from __future__ import annotations
+
 import json
 import os
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from keras_course import data, models, training, transfer, viz
 from keras_course._checks import check_positive
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 METHODS = ("scratch", "frozen", "fine_tuned")
 LABELS = {"scratch": "(a) from scratch", "frozen": "(b) frozen backbone + new head", "fine_tuned": "(c) head, then fine-tune"}
@@ -33,9 +39,10 @@ def _scratch_model(manifest, num_classes):
     return model
 
 
-def transfer_study(project, *, target_classes, labels_per_class=(20, 100), seeds=(0, 1, 2), head_epochs=30,
-                   fine_tune_epochs=30, batch_size=32, head_lr=1e-3, fine_tune_lr=1e-4, scratch_lr=1e-3,
-                   out_dir=None, progress=print):
+def transfer_study(project: str, *, target_classes: Sequence[int], labels_per_class: Sequence[int] = (20, 100),
+                   seeds: Sequence[int] = (0, 1, 2), head_epochs: int = 30, fine_tune_epochs: int = 30,
+                   batch_size: int = 32, head_lr: float = 1e-3, fine_tune_lr: float = 1e-4, scratch_lr: float = 1e-3,
+                   out_dir: str | os.PathLike | None = None, progress: Callable[[str], None] = print) -> dict:
     """Run the comparison; returns {"rows": [...], "summary": {...}, "settings": {...}}.
 
     Args:
@@ -106,7 +113,7 @@ def summarize(rows):
     return summary
 
 
-def markdown_table(result):
+def markdown_table(result: dict) -> str:
     lines = ["| labels per class | " + " | ".join(LABELS[m] for m in METHODS) + " |",
              "|---:|" + "---:|" * len(METHODS)]
     for n, by_method in result["summary"].items():

@@ -8,10 +8,13 @@ reported with the reason in one line; the others are still exported. The folder 
 place at the end.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import shutil
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +24,11 @@ from keras_course.export.inference import check_exportable, is_image_model, sign
 from keras_course.export.onnx import export_onnx
 from keras_course.export.saved_model import export_saved_model
 from keras_course.export.tflite import check_representative_data, export_tflite
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import keras
 
 FORMATS = ("saved_model", "keras", "tflite", "tflite_int8", "onnx")
 FILES = {"saved_model": "saved_model", "keras": "model.keras", "tflite": "model.tflite",
@@ -34,7 +42,7 @@ CHECK_BATCH = 256
 LATENCY_IMAGES = 50
 
 
-def check_formats(formats):
+def check_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
     """A tuple of known format names (a comma-separated string is accepted)."""
     if isinstance(formats, str):
         formats = [f for f in formats.split(",") if f]
@@ -137,8 +145,9 @@ def _one_line(error):
     return f"{type(error).__name__}: {text[:300]}"
 
 
-def export(model, directory, *, formats=FORMATS, representative_data=None, class_names=None, test_data=None,
-           verbose=False):
+def export(model: keras.Model, directory: str | os.PathLike, *, formats: str | Sequence[str] = FORMATS,
+           representative_data: np.ndarray | None = None, class_names: Sequence[str] | None = None,
+           test_data: tuple[np.ndarray, np.ndarray] | None = None, verbose: bool = False) -> dict:
     """Export `model` to `directory` in each of `formats`, check each against Keras, write export_report.json.
 
     Args:

@@ -5,6 +5,8 @@ converters mishandle (an ONNX file that converts and then fails in onnxruntime),
 conversion. The remaining layers are shared, not copied: the inference model has the trained weights.
 """
 
+from __future__ import annotations
+
 import keras
 import tensorflow as tf
 
@@ -23,7 +25,7 @@ def _contains_augmentation(model):
                for layer in model.layers)
 
 
-def inference_model(model):
+def inference_model(model: keras.Model) -> keras.Model:
     """`model` without its augmentation layers (weights shared); `model` itself when it has none.
 
     Subclassed models cannot be rebuilt layer by layer; they are returned as they are (every export calls them
@@ -54,7 +56,7 @@ def is_image_model(model):
     return len(model.inputs[0].shape) == 4
 
 
-def signature_names(model):
+def signature_names(model: keras.Model) -> tuple[str, str, str]:
     """(input name, input dtype, output name) of the serving signature for `model`, the same in every format.
 
     Image models take "images", uint8 as stored; other models take float32 "inputs". Softmax and sigmoid heads

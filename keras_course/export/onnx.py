@@ -4,16 +4,22 @@ The serving function is converted rather than `model.export(format="onnx")`: Ker
 without `training=False`, and a rebuilt (augmentation-free) model then converts with BatchNorm in training mode.
 """
 
+from __future__ import annotations
+
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
 from keras_course import _private
 from keras_course.export.inference import check_exportable, inference_model, serving_function, serving_spec
 
+if TYPE_CHECKING:
+    import keras
 
-def export_onnx(model, path, *, opset=None):
+
+def export_onnx(model: keras.Model, path: str | os.PathLike, *, opset: int | None = None) -> str:
     """Write `model` as ONNX to `path`: input "images" (uint8) or "inputs", output "probabilities" or "outputs"."""
     import onnx
     import tf2onnx

@@ -4,19 +4,25 @@ Images of any size and colour mode are converted to what the model takes (resize
 dropped, 16-bit scaled to 8). A file that cannot be read gets one line naming it; the others are still predicted.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from keras_course.export.runtimes import find_class_names, load_runtime
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class ImageFileError(ValueError):
     """An image file is missing, empty or unreadable; the message names it."""
 
 
-def read_image(path, input_shape):
+def read_image(path: str | os.PathLike, input_shape: tuple[int, ...]) -> np.ndarray:
     """The image at `path` as uint8 (height, width, channels) shaped for a model taking `input_shape`."""
     from PIL import Image, UnidentifiedImageError
 
@@ -51,7 +57,7 @@ class Prediction:
     top: list = None  # [(class name, class index, probability)], most probable first
     error: str = None
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         if self.error:
             return {"file": self.file, "error": self.error}
         return {"file": self.file, "top": [{"class": name, "index": index, "probability": round(p, 6)}
@@ -68,7 +74,8 @@ def _probabilities(outputs):
     return np.array([1 - outputs[0], outputs[0]]) if outputs.shape == (1,) else outputs
 
 
-def predict_files(model_path, files, *, top_k=3, class_names=None):
+def predict_files(model_path: str | os.PathLike, files: Sequence[str | os.PathLike], *, top_k: int = 3,
+                  class_names: Sequence[str] | None = None) -> list[Prediction]:
     """One Prediction per file, in order; a file that cannot be read has `error` set instead of `top`."""
     if top_k < 1:
         raise ValueError(f"`top_k` must be >= 1. Received: top_k={top_k!r}")

@@ -4,6 +4,8 @@ Each runtime loads its format with that format's own runtime (Keras, tf.saved_mo
 onnxruntime), so a parity check judges the file a user gets, never the converter's success message.
 """
 
+from __future__ import annotations
+
 import json
 import os
 
@@ -87,7 +89,7 @@ class OnnxRuntime:
         return self.session.run(None, {self.input_name: np.asarray(batch, dtype=self.dtype)})[0]
 
 
-def load_runtime(path):
+def load_runtime(path: str | os.PathLike) -> KerasRuntime | SavedModelRuntime | TFLiteRuntime | OnnxRuntime:
     """The runtime of an exported model: a run directory, a .keras file, a SavedModel, a .tflite or an .onnx file."""
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -108,7 +110,7 @@ def load_runtime(path):
     return runtimes[suffix](path)
 
 
-def find_class_names(path):
+def find_class_names(path: str | os.PathLike) -> list[str]:
     """Class names for the model at `path`, from the files export and training leave beside it; [] if none."""
     path = os.path.abspath(os.fspath(path))
     folder = path if os.path.isdir(path) else os.path.dirname(path)

@@ -6,6 +6,8 @@ uint8 (batch, height, width, channels), named "images"; for other models float32
 model with training=False on the model stripped of augmentation layers.
 """
 
+from __future__ import annotations
+
 import os
 import shutil
 
@@ -15,7 +17,7 @@ import tensorflow as tf
 from keras_course.export.inference import check_exportable, inference_model, serving_function, serving_spec
 
 
-def export_saved_model(model, directory):
+def export_saved_model(model: keras.Model, directory: str | os.PathLike) -> str | os.PathLike:
     """Write the SavedModel to `directory`; a failure never leaves half of one (written aside, then moved)."""
     check_exportable(model)
     model = inference_model(model)

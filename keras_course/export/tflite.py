@@ -6,13 +6,19 @@ its input; every layer after that runs in int8, and its uint8 output carries the
 probabilities (`runtimes` applies it).
 """
 
+from __future__ import annotations
+
 import os
 import tempfile
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from keras_course.export.saved_model import export_saved_model
+
+if TYPE_CHECKING:
+    import keras
 
 CALIBRATION_SAMPLES = 300
 
@@ -32,7 +38,8 @@ def check_representative_data(representative_data, model):
     return values
 
 
-def to_tflite(model, *, int8=False, representative_data=None, saved_model_dir=None, seed=0):
+def to_tflite(model: keras.Model, *, int8: bool = False, representative_data: np.ndarray | None = None,
+              saved_model_dir: str | os.PathLike | None = None, seed: int = 0) -> bytes:
     """The .tflite flatbuffer (bytes) of `model`; `saved_model_dir`: an export of it to convert from, if one exists."""
     if int8:
         values = check_representative_data(representative_data, model)
@@ -57,7 +64,7 @@ def to_tflite(model, *, int8=False, representative_data=None, saved_model_dir=No
     return converter.convert()
 
 
-def export_tflite(model, path, **kwargs):
+def export_tflite(model: keras.Model, path: str | os.PathLike, **kwargs) -> str:
     """Write `to_tflite(model, **kwargs)` to `path`."""
     flatbuffer = to_tflite(model, **kwargs)
     with open(path, "wb") as f:

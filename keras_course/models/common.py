@@ -1,5 +1,7 @@
 """Pieces every builder shares: the input with its normalisation, the head, and option checks."""
 
+from __future__ import annotations
+
 import keras
 import numpy as np
 
@@ -9,7 +11,7 @@ CLASSIFIER_ACTIVATIONS = ("softmax", "sigmoid", None)
 NORMALIZATIONS = ("none", "rescale")
 
 
-def head_options(task, num_classes):
+def head_options(task: str, num_classes: int) -> dict:
     """The (units, classifier_activation) a model needs for a task: softmax over classes, one sigmoid, or linear."""
     check_choice("task", task, ("regression", "binary", "multiclass"))
     if task == "regression":
@@ -170,7 +172,7 @@ def dense_top(x, *, layer_names, units, dropout, dropout_first, include_top, poo
     return classifier(x, num_classes, classifier_activation)
 
 
-def set_batch_norm_momentum(model, momentum):
+def set_batch_norm_momentum(model: keras.Model, momentum: float) -> keras.Model:
     """Set the moving-average momentum of every BatchNormalization layer (nested ones too); returns the model.
 
     Keras's default 0.99 averages over about 100 steps; after a short run (an epoch or two, weights still moving
@@ -193,7 +195,7 @@ def layers_within(model):
             yield from layers_within(layer)
 
 
-def check_bn_momentum(momentum):
+def check_bn_momentum(momentum: float) -> float:
     """Raise ValueError unless `momentum` is a BatchNorm moving-average momentum in [0, 1)."""
     check_range("bn_momentum", momentum, 0, 1, example=0.9)
     return momentum

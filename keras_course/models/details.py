@@ -1,7 +1,10 @@
 """Facts about a model: parameters, FLOPs per image, depth, the input it was designed for."""
 
+from __future__ import annotations
+
 import contextlib
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -9,8 +12,11 @@ import tensorflow as tf
 from keras_course import _private
 from keras_course.models import registry
 
+if TYPE_CHECKING:
+    import keras
 
-def count_params(model):
+
+def count_params(model: keras.Model) -> tuple[int, int]:
     """(all parameters as Keras counts them — batch norm's moving statistics included —, trainable parameters).
 
     Papers and torchvision count trainable parameters only; keras.applications' figures include the statistics.
@@ -19,7 +25,7 @@ def count_params(model):
     return int(model.count_params()), trainable
 
 
-def flops_per_image(model):
+def flops_per_image(model: keras.Model) -> int | None:
     """Floating-point operations of one forward pass at batch 1 (a multiply-add counts 2), from TF's profiler."""
     from tensorflow.python.profiler import model_analyzer, option_builder  # TF's own op-level FLOP counter
 
@@ -36,7 +42,7 @@ def flops_per_image(model):
         logger.setLevel(level)
 
 
-def depth(model):
+def depth(model: keras.Model) -> int:
     """Weighted layers (conv, dense) on the longest path from input to output: 50 for ResNet-50, 16 for VGG-16,
     121 for DenseNet-121 (projection shortcuts are on shorter paths, so they do not count)."""
     longest = {}
@@ -49,7 +55,8 @@ def depth(model):
     return max(longest[id(_private.producer(t))] for t in model.outputs)
 
 
-def details(name, *, input_shape=None, num_classes=None, flops=True):
+def details(name: str, *, input_shape: tuple[int, ...] | None = None, num_classes: int | None = None,
+            flops: bool = True) -> dict:
     """Parameters, trainable parameters, FLOPs per image, depth and input shape of registry model `name`.
 
     Defaults: the model's design input (28x28x1 for shape-agnostic models) and 1000 classes at ImageNet size,

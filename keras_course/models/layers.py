@@ -1,5 +1,9 @@
 """Custom layers of our models (the zoo and the transfer classifiers); each round-trips through the .keras format."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import keras
 from keras import ops
 
@@ -16,7 +20,8 @@ class Maxout(keras.layers.Layer):
         kernel_initializer, kernel_regularizer: as for `keras.layers.Dense`.
     """
 
-    def __init__(self, units, pieces=2, kernel_initializer="glorot_uniform", kernel_regularizer=None, **kwargs):
+    def __init__(self, units: int, pieces: int = 2, kernel_initializer: str = "glorot_uniform",
+                 kernel_regularizer: keras.regularizers.Regularizer | None = None, **kwargs):
         super().__init__(**kwargs)
         if int(units) < 1 or int(pieces) < 2:
             raise ValueError(f"Maxout needs units >= 1 and pieces >= 2. Received: units={units}, pieces={pieces}")
@@ -25,7 +30,7 @@ class Maxout(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         self.dense = keras.layers.Dense(
             self.units * self.pieces,
             kernel_initializer=self.kernel_initializer,
@@ -34,15 +39,15 @@ class Maxout(keras.layers.Layer):
         )
         self.dense.build(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         z = self.dense(inputs)
         z = ops.reshape(z, (-1, self.units, self.pieces))
         return ops.max(z, axis=-1)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (input_shape[0], self.units)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         config = super().get_config()
         config.update(
             units=self.units,
@@ -91,12 +96,12 @@ PREPROCESSING_MODES = ("caffe", "tf", "torch", "rescale", "none")
 class BackbonePreprocessing(keras.layers.Layer):
     """Raw 0–255 images in, what the backbone was trained on out; grayscale is replicated to RGB when `to_rgb`."""
 
-    def __init__(self, mode, to_rgb=False, **kwargs):
+    def __init__(self, mode: str, to_rgb: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.mode = check_choice("mode", mode, PREPROCESSING_MODES)
         self.to_rgb = bool(to_rgb)
 
-    def call(self, images):
+    def call(self, images: Any) -> Any:
         x = keras.ops.cast(images, self.compute_dtype)
         if self.to_rgb:
             x = keras.ops.repeat(x, 3, axis=-1)
@@ -107,10 +112,10 @@ class BackbonePreprocessing(keras.layers.Layer):
             return x / 255.0
         return x
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape[:-1], 3) if self.to_rgb else tuple(input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "mode": self.mode, "to_rgb": self.to_rgb}
 
 

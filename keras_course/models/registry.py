@@ -7,12 +7,20 @@ weights expect, where each stage begins, and which convolutions sit inside a blo
 without changing a channel count that a residual addition or a concatenation shares).
 """
 
+from __future__ import annotations
+
 import dataclasses
 import fnmatch
 import inspect
 import re
+from typing import TYPE_CHECKING, Any
 
 from keras_course._checks import check_choice, closest
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    import keras
 
 _BUILDERS = {}
 _INFO = {}
@@ -32,16 +40,17 @@ class ModelInfo:
     stages: tuple = ()  # names of the stages, input to output; a stage begins at the first layer named NAME...
     inner_convs: str = None  # regex of the convolutions inside blocks (every conv of a network without blocks)
 
-    def stage_of(self, layer_name):
+    def stage_of(self, layer_name: str) -> int | None:
         """The index of the stage a layer named `layer_name` begins, or None when it begins none."""
         return next((i for i, stage in enumerate(self.stages) if re.match(re.escape(stage) + r"(?!\d)", layer_name)),
                     None)
 
-    def is_inner_conv(self, layer_name):
+    def is_inner_conv(self, layer_name: str) -> bool:
         return bool(self.inner_convs and re.search(self.inner_convs, layer_name))
 
 
-def register(name, description="", *, default_input_shape=None, **metadata):
+def register(name: str, description: str = "", *, default_input_shape: tuple[int, ...] | None = None,
+             **metadata) -> Callable[[Callable[..., keras.Model]], Callable[..., keras.Model]]:
     """Register `builder(*, input_shape, num_classes, **options) -> keras.Model` under a lowercase `name`.
 
     `default_input_shape` is the input the architecture was designed for (None for shape-agnostic models);
@@ -65,19 +74,20 @@ def info(name: str) -> ModelInfo:
     return _INFO[check_choice("model", name, _BUILDERS)]
 
 
-def info_of_model(model):
+def info_of_model(model: keras.Model) -> ModelInfo | None:
     """The ModelInfo of a built model: one of ours (named after its registry name) or a keras.applications twin
     (keras names ResNet50V2 "resnet50v2"); None for any other model."""
     found = _INFO.get(model.name)
     return found or next((i for i in _INFO.values() if i.keras_twin and i.keras_twin.lower() == model.name), None)
 
 
-def keras_twins():
+def keras_twins() -> dict[str, ModelInfo]:
     """{registry name: ModelInfo} of the models that have a keras.applications twin."""
     return {name: entry for name, entry in _INFO.items() if entry.keras_twin}
 
 
-def register_variant(name, family_builder, spec, *, description, default_input_shape=None, **metadata):
+def register_variant(name: str, family_builder: Callable[..., keras.Model], spec: dict, *, description: str,
+                     default_input_shape: tuple[int, ...] | None = None, **metadata) -> Callable[..., keras.Model]:
     """Register `family_builder(name=name, **spec, **options)` (ResNet, DenseNet, VGG, ...) as the builder `name`, with
     `metadata` (ModelInfo's fields).
 
@@ -97,7 +107,7 @@ def register_variant(name, family_builder, spec, *, description, default_input_s
     return register(name, description, default_input_shape=default_input_shape, **metadata)(builder)
 
 
-def options_of(name):
+def options_of(name: str) -> list[str] | None:
     """The keyword options the builder of `name` takes (input_shape and num_classes included), or None when it
     takes any."""
     parameters = inspect.signature(get_builder(name)).parameters.values()
@@ -106,7 +116,7 @@ def options_of(name):
     return [p.name for p in parameters]
 
 
-def check_options(name, options):
+def check_options(name: str, options: Mapping[str, Any]) -> None:
     """Raise ValueError naming the first option `name`'s builder does not take, and the options it does."""
     known = options_of(name)
     unknown = [key for key in options if known is not None and key not in known]
@@ -117,12 +127,12 @@ def check_options(name, options):
                          f"Received: {unknown[0]}={options[unknown[0]]!r}")
 
 
-def default_input_shape(name):
+def default_input_shape(name: str) -> tuple[int, ...] | None:
     """The input `name` was designed for, e.g. (224, 224, 3); None when any input works."""
     return info(name).default_input_shape
 
 
-def natural_key(name):
+def natural_key(name: str) -> list:
     """Sort key that orders the numbers inside names by value: resnet18 < resnet34 < resnet101."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
@@ -132,22 +142,22 @@ def list_models(pattern: str = "*", exclude: str = None) -> list:
 
     Example:
         >>> list_models("resnet1*", exclude="*_*")
-        ['resnet18', 'resnet101', 'resnet110', 'resnet152']
+        ['resnet14', 'resnet18', 'resnet101', 'resnet110', 'resnet152']
     """
     names = [n for n in _BUILDERS if fnmatch.fnmatchcase(n, pattern.lower())
              and not (exclude and fnmatch.fnmatchcase(n, exclude.lower()))]
     return sorted(names, key=natural_key)
 
 
-def describe(name):
+def describe(name: str) -> str:
     return info(name).description
 
 
-def get_builder(name):
+def get_builder(name: str) -> Callable[..., keras.Model]:
     return _BUILDERS[check_choice("model", name, _BUILDERS)]
 
 
-def build(name: str, *, input_shape=None, num_classes, **overrides):
+def build(name: str, *, input_shape: tuple[int, ...] | None = None, num_classes: int, **overrides) -> keras.Model:
     """Build a registered model; `overrides` are the builder's keyword options (a zoo model may take
     `input_tensor=` instead of `input_shape`, as keras.applications' do). An unknown option is a ValueError.
 

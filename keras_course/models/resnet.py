@@ -204,7 +204,7 @@ VARIANTS = {
     "preact_resnet50": dict(stages=(3, 4, 6, 3), block="bottleneck", preact=True, **IMAGENET),
     "preact_resnet101": dict(stages=(3, 4, 23, 3), block="bottleneck", preact=True, **IMAGENET),
     "preact_resnet152": dict(stages=(3, 8, 36, 3), block="bottleneck", preact=True, **IMAGENET),
-    **{f"resnet{6 * n + 2}": dict(stages=(n, n, n), block="basic", **CIFAR) for n in (3, 5, 7, 9, 18)},
+    **{f"resnet{6 * n + 2}": dict(stages=(n, n, n), block="basic", **CIFAR) for n in (1, 2, 3, 5, 7, 9, 18)},
 }
 
 

@@ -5,17 +5,23 @@ as TensorFlow does. Average pooling with "same" divides by the number of real pi
 window size (TensorFlow's convention: padding does not count).
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from keras_course._checks import check_choice, check_positive
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 PADDINGS = ("valid", "same")
 
 
-def conv_output_size(n, kernel, stride=1, padding="valid", dilation=1):
+def conv_output_size(n: int, kernel: int, stride: int = 1, padding: str | int = "valid", dilation: int = 1) -> int:
     """Output length of a convolution or pooling along one axis; `padding` "valid", "same" or an int on each side."""
     for name, value in (("n", n), ("kernel", kernel), ("stride", stride), ("dilation", dilation)):
         check_positive(name, value, integer=True)
@@ -30,7 +36,7 @@ def conv_output_size(n, kernel, stride=1, padding="valid", dilation=1):
     return (n + 2 * pad - extent) // stride + 1
 
 
-def receptive_field(layers):
+def receptive_field(layers: Sequence[tuple[int, int]]) -> tuple[int, int]:
     """(receptive field, jump) of a stack of (kernel, stride) layers: how many input pixels one output sees, and
     how far apart neighbouring outputs' fields start. r <- r + (k - 1) * j; j <- j * s."""
     r, j = 1, 1
@@ -66,7 +72,7 @@ def _pair(value, name):
     return pair
 
 
-def conv2d(x, kernel, *, stride=1, padding="valid"):
+def conv2d(x: np.ndarray, kernel: np.ndarray, *, stride: int = 1, padding: str | int = "valid") -> np.ndarray:
     """Cross-correlation of x (batch, h, w, in) with kernel (kh, kw, in, out), as tf.nn.conv2d computes it."""
     x, kernel = np.asarray(x), np.asarray(kernel)
     if kernel.ndim != 4 or kernel.shape[2] != x.shape[-1]:
@@ -75,7 +81,8 @@ def conv2d(x, kernel, *, stride=1, padding="valid"):
     return np.einsum("nhwcij,ijco->nhwo", windows, kernel)
 
 
-def max_pool2d(x, pool_size=2, *, stride=None, padding="valid"):
+def max_pool2d(x: np.ndarray, pool_size: int = 2, *, stride: int | None = None,
+               padding: str | int = "valid") -> np.ndarray:
     """Max over each window (padding never wins: it is -inf)."""
     x = np.asarray(x)
     size = _pair(pool_size, "pool_size")
@@ -83,7 +90,8 @@ def max_pool2d(x, pool_size=2, *, stride=None, padding="valid"):
     return windows.max(axis=(-2, -1))
 
 
-def avg_pool2d(x, pool_size=2, *, stride=None, padding="valid"):
+def avg_pool2d(x: np.ndarray, pool_size: int = 2, *, stride: int | None = None,
+               padding: str | int = "valid") -> np.ndarray:
     """Mean over the real pixels of each window."""
     x = np.asarray(x)
     size, strides = _pair(pool_size, "pool_size"), _pair(stride or pool_size, "stride")

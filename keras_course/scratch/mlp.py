@@ -7,9 +7,18 @@ For softmax cross-entropy the output delta is (softmax(z) - onehot(y)) / n, for 
 2 (z - y) / (n * outputs): both losses are means over the batch, as Keras computes them.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from keras_course._checks import check_choice
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from keras_course.scratch.optimizers import Optimizer
 
 
 def _sigmoid(z):
@@ -40,7 +49,8 @@ class MLP:
     `dtype` says otherwise) that the optimizers update in place.
     """
 
-    def __init__(self, sizes, *, activation="relu", loss="softmax_cross_entropy", seed=0, dtype="float64"):
+    def __init__(self, sizes: Sequence[int], *, activation: str = "relu", loss: str = "softmax_cross_entropy",
+                 seed: int = 0, dtype: str = "float64"):
         check_choice("activation", activation, ACTIVATIONS)
         check_choice("loss", loss, LOSSES)
         if len(sizes) < 2 or not all(isinstance(s, int) and s > 0 for s in sizes):
@@ -52,7 +62,7 @@ class MLP:
             limit = np.sqrt(6.0 / (fan_in + fan_out))
             self.params += [rng.uniform(-limit, limit, (fan_in, fan_out)).astype(dtype), np.zeros(fan_out, dtype)]
 
-    def forward(self, x):
+    def forward(self, x: np.ndarray) -> np.ndarray:
         """Logits (or regression outputs) for `x`; keeps what backward needs."""
         f, _ = ACTIVATIONS[self.activation]
         a = np.asarray(x, dtype=self.params[0].dtype)
@@ -64,7 +74,7 @@ class MLP:
             self._cache.append((z, a))
         return a
 
-    def loss(self, x, y):
+    def loss(self, x: np.ndarray, y: np.ndarray) -> float:
         """Mean loss over the batch: softmax cross-entropy with integer labels, or mean squared error."""
         out = self.forward(x)
         if self.loss_name == "mse":
@@ -74,7 +84,7 @@ class MLP:
         log_probabilities = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return float(-np.mean(log_probabilities[np.arange(len(y)), y]))
 
-    def backward(self, y):
+    def backward(self, y: np.ndarray) -> list[np.ndarray]:
         """Gradients of the last `forward`'s mean loss, one per entry of `params`."""
         _, derivative = ACTIVATIONS[self.activation]
         out = self._cache[-1][1]
@@ -95,16 +105,17 @@ class MLP:
                 delta = (delta @ self.params[2 * l].T) * derivative(z_prev, a_prev_act)
         return grads
 
-    def gradients(self, x, y):
+    def gradients(self, x: np.ndarray, y: np.ndarray) -> tuple[float, list[np.ndarray]]:
         """(loss, gradients) on the batch (x, y)."""
         loss = self.loss(x, y)
         return loss, self.backward(y)
 
-    def predict(self, x):
+    def predict(self, x: np.ndarray) -> np.ndarray:
         out = self.forward(x)
         return out if self.loss_name == "mse" else softmax(out)
 
-    def fit(self, x, y, optimizer, *, epochs=100, batch_size=32, seed=0):
+    def fit(self, x: np.ndarray, y: np.ndarray, optimizer: Optimizer, *, epochs: int = 100, batch_size: int = 32,
+            seed: int = 0) -> list[float]:
         """Mini-batch training with a `scratch.optimizers` optimizer; returns the mean loss of each epoch."""
         rng = np.random.default_rng(seed)
         history = []
@@ -120,7 +131,7 @@ class MLP:
         return history
 
 
-def numerical_gradient(f, params, *, h=1e-6):
+def numerical_gradient(f: Callable[[], float], params: Sequence[np.ndarray], *, h: float = 1e-6) -> list[np.ndarray]:
     """Central differences (f(p + h) - f(p - h)) / 2h of the scalar f() for every entry of every array in params."""
     grads = []
     for p in params:
@@ -137,7 +148,7 @@ def numerical_gradient(f, params, *, h=1e-6):
     return grads
 
 
-def gradient_check(model, x, y, *, h=1e-6):
+def gradient_check(model: MLP, x: np.ndarray, y: np.ndarray, *, h: float = 1e-6) -> float:
     """The largest relative error ||analytic - numeric|| / (||analytic|| + ||numeric||) over the parameter arrays."""
     _, analytic = model.gradients(x, y)
     numeric = numerical_gradient(lambda: model.loss(x, y), model.params, h=h)

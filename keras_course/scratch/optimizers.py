@@ -24,6 +24,8 @@ corrections into the step size (the paper's Section 2 "efficient" form), which s
 difference below 1e-5 over 100 steps in the tests, so Adam and NAdam keep the paper's form.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 from keras_course._checks import check_choice, check_positive
@@ -142,7 +144,7 @@ OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": lambda lr, **kw: Mom
               "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "nadam": NAdam}
 
 
-def make_optimizer(name, lr, **options):
+def make_optimizer(name: str, lr: float, **options) -> Optimizer:
     """One of OPTIMIZERS by name, e.g. make_optimizer("adam", 1e-3, beta_2=0.99)."""
     check_choice("optimizer", name, OPTIMIZERS)
     return OPTIMIZERS[name](lr, **options)

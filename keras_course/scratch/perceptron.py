@@ -5,21 +5,23 @@ b <- b + lr (y - y_hat), which changes nothing when the prediction is right. On 
 making mistakes after finitely many updates (Novikoff 1962); on XOR it never does.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 from keras_course._checks import check_positive
 
 
 class Perceptron:
-    def __init__(self, inputs, *, lr=1.0):
+    def __init__(self, inputs: int, *, lr: float = 1.0):
         check_positive("inputs", inputs, integer=True)
         check_positive("lr", lr)
         self.w, self.b, self.lr = np.zeros(inputs), 0.0, lr
 
-    def predict(self, x):
+    def predict(self, x: np.ndarray) -> np.ndarray:
         return (np.asarray(x, dtype=float) @ self.w + self.b > 0).astype(int)
 
-    def fit(self, x, y, *, epochs=100):
+    def fit(self, x: np.ndarray, y: np.ndarray, *, epochs: int = 100) -> list[int]:
         """Passes over the data in order until an epoch makes no mistake; returns the mistakes of each epoch."""
         x, y = np.asarray(x, dtype=float), np.asarray(y).reshape(-1).astype(int)
         if set(np.unique(y)) - {0, 1}:

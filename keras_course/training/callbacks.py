@@ -1,15 +1,23 @@
 """Callbacks for a run directory: early stopping, best checkpoint, exact resume, TensorBoard, CSV, NaN stop."""
 
+from __future__ import annotations
+
 import json
 import math
 import os
 import shutil
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
 from keras_course import _private
 from keras_course.models.weights import readable_weights_file
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from keras_course.data.pipeline import EpochClock
 
 BACKUP_DIR = "backup"
 BEST_WEIGHTS = "best.weights.h5"
@@ -33,10 +41,10 @@ class StopOnNaN(keras.callbacks.Callback):
         super().__init__()
         self.epoch = 0
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.epoch = epoch
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             lr = getattr(self.model.optimizer, "learning_rate", None)
@@ -69,7 +77,7 @@ class ExactBackupAndRestore(keras.callbacks.BackupAndRestore):
     tests/test_private_apis.py). Under training.fit_phases every backup also records its phase.
     """
 
-    def __init__(self, backup_dir, peers=(), **kwargs):
+    def __init__(self, backup_dir: str | os.PathLike, peers: Sequence[keras.callbacks.Callback] = (), **kwargs):
         super().__init__(backup_dir, delete_checkpoint=False, **kwargs)
         self.peers = [c for c in peers if c is not self]
         self._pointer = os.path.join(backup_dir, "training_metadata.json")
@@ -78,14 +86,14 @@ class ExactBackupAndRestore(keras.callbacks.BackupAndRestore):
         self.phase = 0
         self.restore = True
 
-    def position(self):
+    def position(self) -> dict | None:
         """The backup's pointer: {"epoch", "phase", "phase_done", "stopped"}, or None when there is no backup."""
         if not os.path.exists(self._pointer):
             return None
         with open(self._pointer) as f:
             return json.load(f)
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         position = self.position() if self.restore else None
         if position is None:
             return
@@ -100,15 +108,15 @@ class ExactBackupAndRestore(keras.callbacks.BackupAndRestore):
         self._current_epoch = epoch
         self._restore_state(os.path.join(folder, STATE_FILE))
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict | None = None) -> None:
         super().on_train_end(logs)
         _private.fit_restart_epoch(self.model, None)  # Keras keeps it after fit: the next phase would start there
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._stopped = bool(self.model.stop_training)  # early stopping (placed before this callback) decided
         super().on_epoch_end(epoch, logs)
 
-    def finish_phase(self):
+    def finish_phase(self) -> None:
         """Back up the state at the end of a phase (after early stopping put its best weights back), marked done."""
         self._stopped = False
         self._save_model(phase_done=True)
@@ -179,7 +187,7 @@ def _to_json(value):
 
 
 
-def resume_epoch(run_dir):
+def resume_epoch(run_dir: str | os.PathLike) -> int:
     """The epoch a run in `run_dir` would resume at (0 when there is nothing to resume)."""
     path = os.path.join(run_dir, BACKUP_DIR, "training_metadata.json")
     if not os.path.exists(path):
@@ -188,8 +196,10 @@ def resume_epoch(run_dir):
         return int(json.load(f).get("epoch", 0))
 
 
-def make_callbacks(run_dir, *, patience=None, monitor="val_loss", checkpoint=True, resume=True, tensorboard=True,
-                   csv=True, plateau=False, clock=None, nan_stop=True):
+def make_callbacks(run_dir: str | os.PathLike, *, patience: int | None = None, monitor: str = "val_loss",
+                   checkpoint: bool = True, resume: bool = True, tensorboard: bool = True, csv: bool = True,
+                   plateau: bool = False, clock: EpochClock | None = None,
+                   nan_stop: bool = True) -> list[keras.callbacks.Callback]:
     """The callbacks of a run directory, ordered so that resuming restores everything.
 
     Args:

@@ -1,5 +1,7 @@
 """compile_model: optimizer, schedule, loss and metrics chosen by name and by the model's task."""
 
+from __future__ import annotations
+
 import keras
 import tensorflow as tf
 
@@ -43,13 +45,13 @@ def gpu_available():
     return bool(tf.config.list_physical_devices("GPU"))
 
 
-def resolve_jit(jit_compile):
+def resolve_jit(jit_compile: bool | str) -> bool:
     """"auto" means XLA on a GPU and off on the CPU, where it measured about 2x slower for conv nets."""
     check_choice("jit_compile", jit_compile, ("auto", True, False))
     return gpu_available() if jit_compile == "auto" else jit_compile
 
 
-def infer_task(model):
+def infer_task(model: keras.Model) -> str:
     """Guess the task from the output layer: softmax → multiclass, sigmoid → binary, linear 1 unit → regression."""
     last = model.layers[-1]
     activation = getattr(getattr(last, "activation", None), "__name__", "linear")
@@ -65,7 +67,7 @@ def output_is_logits(model):
     return getattr(getattr(model.layers[-1], "activation", None), "__name__", "linear") == "linear"
 
 
-def loss_and_metrics(task, num_outputs, *, from_logits=False, label_smoothing=0.0):
+def loss_and_metrics(task: str, num_outputs: int, *, from_logits: bool = False, label_smoothing: float = 0.0) -> tuple:
     """The loss and metrics the course uses for each task."""
     check_choice("task", task, TASKS)
     if task == "regression":
@@ -104,9 +106,12 @@ def make_optimizer(name, learning_rate, *, momentum=0.9, weight_decay=None):
     return OPTIMIZER_FACTORIES[name](learning_rate, momentum, {"weight_decay": weight_decay} if weight_decay else {})
 
 
-def compile_model(model, *, task=None, optimizer="adam", lr=None, momentum=0.9, weight_decay=None,
-                  schedule="constant", total_steps=None, warmup_steps=0, label_smoothing=0.0, jit_compile="auto",
-                  steps_per_execution=DEFAULT_STEPS_PER_EXECUTION, lr_multipliers=None):
+def compile_model(model: keras.Model, *, task: str | None = None, optimizer: str | keras.optimizers.Optimizer = "adam",
+                  lr: float | None = None, momentum: float = 0.9, weight_decay: float | None = None,
+                  schedule: str = "constant", total_steps: int | None = None, warmup_steps: int = 0,
+                  label_smoothing: float = 0.0, jit_compile: bool | str = "auto",
+                  steps_per_execution: int = DEFAULT_STEPS_PER_EXECUTION,
+                  lr_multipliers: dict[str, float] | None = None) -> keras.Model:
     """Compile `model` with a named optimizer and schedule, and the loss and metrics of its task.
 
     Args:

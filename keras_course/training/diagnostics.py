@@ -5,6 +5,8 @@ shrink layer after layer going backwards (vanishing gradients), while ReLU with 
 activations and the backward gradients at a steady scale.
 """
 
+from __future__ import annotations
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -12,7 +14,7 @@ import tensorflow as tf
 _ACTIVATION_LAYERS = (keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU)
 
 
-def layer_statistics(model, x, y):
+def layer_statistics(model: keras.Model, x: np.ndarray, y: np.ndarray) -> list[dict]:
     """Per Dense/Conv layer, in order: {"layer", "activation_std", "gradient_std"} for the batch (x, y).
 
     activation_std: standard deviation of the layer's activated output (the Activation layer right after it when

@@ -16,12 +16,15 @@ scalar logs are averaged over replicas with `axis=None`. Everything else (the st
 callbacks) is stock Keras and TensorFlow.
 """
 
+from __future__ import annotations
+
 import contextlib
 import hashlib
 import json
 import os
 import socket
 import tempfile
+from collections.abc import Iterator
 
 import keras
 import tensorflow as tf
@@ -33,7 +36,7 @@ from keras_course.models.common import layers_within
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
-def split_cpu(n):
+def split_cpu(n: int) -> None:
     """Split the CPU into `n` logical devices (so "mirrored" has `n` replicas without a GPU). Call it before
     TensorFlow runs anything; the split is for trying and testing distribution, it adds no compute."""
     check_positive("cpu_devices", n, integer=True)
@@ -79,7 +82,7 @@ def local_tf_configs(n):
     return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}) for i in range(n)]
 
 
-def make_strategy(name="default"):
+def make_strategy(name: str = "default") -> tf.distribute.Strategy:
     """The tf.distribute strategy called `name` (one of STRATEGIES). Create it before TensorFlow runs anything
     else: MultiWorkerMirroredStrategy sets up the cluster's collective ops at start-up."""
     check_choice("strategy", name, STRATEGIES)
@@ -92,17 +95,17 @@ def make_strategy(name="default"):
     return tf.distribute.MultiWorkerMirroredStrategy()
 
 
-def is_multiworker(strategy):
+def is_multiworker(strategy: tf.distribute.Strategy) -> bool:
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.extended._in_multi_worker_mode()
 
 
-def is_chief(strategy):
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """Whether this process writes the run's files: always, except on the non-chief workers of a cluster (the
     chief is the "chief" task, or worker 0 when the cluster has none)."""
     return bool(getattr(strategy.extended, "should_checkpoint", True))
 
 
-def worker_dir(run_dir, strategy):
+def worker_dir(run_dir: str | os.PathLike, strategy: tf.distribute.Strategy) -> str:
     """Where this process writes: `run_dir` for the chief; for another worker, a folder of its own under the
     system's temporary directory, the same one each time for the same run, so that a restarted worker resumes
     from its own backup. Keras's ModelCheckpoint, BackupAndRestore and TensorBoard have no chief logic."""
@@ -113,7 +116,7 @@ def worker_dir(run_dir, strategy):
     return os.path.join(tempfile.gettempdir(), f"keras_course_{task[0]}{task[1]}_{os.path.basename(run_dir)}_{tag}")
 
 
-def set_batch_norm_synchronized(model, synchronized=True):
+def set_batch_norm_synchronized(model: keras.Model, synchronized: bool = True) -> keras.Model:
     """Make every BatchNormalization layer compute its batch statistics over all replicas (Keras's
     `synchronized=True`), or stop doing so; returns the model. With several replicas, each sees only its share of
     the batch: unsynchronised statistics would come from batches `replicas` times smaller than the one set. Set
@@ -126,7 +129,7 @@ def set_batch_norm_synchronized(model, synchronized=True):
 
 
 @contextlib.contextmanager
-def multiworker_fit_patch():
+def multiworker_fit_patch() -> Iterator[None]:
     """Within this block, Keras's TensorFlow trainer works under MultiWorkerMirroredStrategy (see the module
     docstring for what is replaced and why). Other strategies take the original code paths."""
     trainer, tree = _private.tensorflow_trainer_modules()

@@ -5,6 +5,8 @@ scaling the learning rate for the variables named in `lr_multipliers` ({variable
 optimizer (state, weight decay, schedules, saving) is Keras's own. Registered, so compiled models save and load.
 """
 
+from __future__ import annotations
+
 import keras
 
 _WITH_MULTIPLIERS = {}
@@ -37,7 +39,8 @@ for _base in (keras.optimizers.SGD, keras.optimizers.Adam, keras.optimizers.Adam
     _WITH_MULTIPLIERS[_base] = keras.saving.register_keras_serializable(package="keras_course")(_cls)
 
 
-def with_lr_multipliers(optimizer, lr_multipliers):
+def with_lr_multipliers(optimizer: keras.optimizers.Optimizer,
+                        lr_multipliers: dict[str, float]) -> keras.optimizers.Optimizer:
     """A copy of `optimizer` (not yet built) whose learning rate is scaled per variable path."""
     base = type(optimizer)
     if base not in _WITH_MULTIPLIERS:

@@ -10,16 +10,21 @@ with what that phase trains and that phase's optimizer state, and ends with the 
 every epoch's backup records its phase, and the end of each phase is backed up once more, marked done.
 """
 
+from __future__ import annotations
+
 import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 
 from keras_course._checks import check_int
 from keras_course.training.callbacks import ExactBackupAndRestore
 from keras_course.training.compile import compile_model
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 __all__ = ["Phase", "fit_phases", "phase_starts"]
 
@@ -83,9 +88,11 @@ def _entry(backup, phases):
     return phase, True, int(position["epoch"]) if ended else None
 
 
-def fit_phases(model: keras.Model, phases: Sequence[Phase], train, val=None, *, task: str = None,
-               optimizer: str = "adam", callbacks: Sequence[keras.callbacks.Callback] = (), verbose: int = 0,
-               initial_epoch: int = 0, steps_per_epoch: int = None, scope=None, **compile_options) -> list:
+def fit_phases(model: keras.Model, phases: Sequence[Phase], train: tf.data.Dataset | tuple,
+               val: tf.data.Dataset | tuple | None = None, *, task: str = None, optimizer: str = "adam",
+               callbacks: Sequence[keras.callbacks.Callback] = (), verbose: int = 0, initial_epoch: int = 0,
+               steps_per_epoch: int = None, scope: Callable[[], contextlib.AbstractContextManager] | None = None,
+               **compile_options) -> list:
     """Train `model` through `phases` in order, compiling it afresh for each; returns each phase's history dict.
 
     Args:

@@ -5,7 +5,10 @@ on the CPU: measured here (2-core AVX-512 BF16 CPU), mixed_bfloat16 trained vgg1
 resnet20 no faster, so it is offered, not chosen. The classifier layer stays float32 under every policy.
 """
 
+from __future__ import annotations
+
 import contextlib
+from collections.abc import Iterator
 
 import keras
 import tensorflow as tf
@@ -15,7 +18,7 @@ from keras_course._checks import check_choice
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 
 
-def resolve_precision(precision="auto"):
+def resolve_precision(precision: str = "auto") -> str:
     """The Keras dtype policy name for `precision` (one of PRECISIONS) on this machine."""
     check_choice("precision", precision, PRECISIONS)
     if precision == "auto":
@@ -24,7 +27,7 @@ def resolve_precision(precision="auto"):
 
 
 @contextlib.contextmanager
-def dtype_policy(precision="auto"):
+def dtype_policy(precision: str = "auto") -> Iterator[None]:
     """Build models inside this block to give their layers the policy of `precision`; the global policy is
     restored afterwards (layers keep the policy they were built with, and it is saved with the model)."""
     previous = keras.config.dtype_policy()

@@ -1,5 +1,7 @@
 """Learning-rate schedules by name. Each needs the total number of training steps, except "constant" and "plateau"."""
 
+from __future__ import annotations
+
 import math
 
 import keras
@@ -16,7 +18,8 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     """Smith's one-cycle policy (as in fastai): warm up from max_lr/div_factor to max_lr over `pct_start` of the
     steps, then cosine-anneal to max_lr/(div_factor*final_div_factor)."""
 
-    def __init__(self, max_lr, total_steps, pct_start=0.3, div_factor=25.0, final_div_factor=1e4):
+    def __init__(self, max_lr: float, total_steps: int, pct_start: float = 0.3, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4):
         self.max_lr = float(max_lr)
         self.total_steps = int(total_steps)
         self.pct_start = float(pct_start)
@@ -36,12 +39,13 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
         return ops.where(step < warm, anneal(start, peak, step / warm), anneal(peak, end, (step - warm) / cool))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return dict(max_lr=self.max_lr, total_steps=self.total_steps, pct_start=self.pct_start,
                     div_factor=self.div_factor, final_div_factor=self.final_div_factor)
 
 
-def make_schedule(name, lr, *, total_steps=None, warmup_steps=0):
+def make_schedule(name: str, lr: float, *, total_steps: int | None = None,
+                  warmup_steps: int = 0) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The learning rate for `name`: a float ("constant", "plateau") or a LearningRateSchedule.
 
     Args:

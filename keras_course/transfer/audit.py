@@ -6,6 +6,8 @@
 4. Data that does not match the input the model expects (e.g. [0, 1] floats fed to a caffe-mode ResNet).
 """
 
+from __future__ import annotations
+
 import dataclasses
 
 import keras
@@ -13,11 +15,10 @@ import numpy as np
 import tensorflow as tf
 
 from keras_course import _private
-
+from keras_course.models.layers import BackbonePreprocessing
 from keras_course.transfer.backbones import KERAS_BACKBONES
 from keras_course.transfer.classifier import nested_backbone
 from keras_course.transfer.freezing import split_stages
-from keras_course.models.layers import BackbonePreprocessing
 
 # keras.applications model names (model.name) → constructor, for bare backbones used without our preprocessing
 _KERAS_MODEL_NAMES = {name.lower(): name for name in KERAS_BACKBONES}
@@ -89,7 +90,7 @@ def _first_batch(data):
     return np.asarray(x, dtype="float64")
 
 
-def check_input(x, mode):
+def check_input(x: np.ndarray, mode: str) -> tuple[str, str | None]:
     """One line on whether `x` looks like what `mode` expects; second value: a warning or None."""
     low, high = float(np.min(x)), float(np.max(x))
     seen = f"data range [{low:.3g}, {high:.3g}]"
@@ -123,7 +124,7 @@ def _compile_state(model):
     return "ok" if tracked == current else "stale"
 
 
-def audit(model, data=None):
+def audit(model: keras.Model, data: np.ndarray | tuple | tf.data.Dataset | None = None) -> AuditReport:
     """Check `model` (and a batch of `data`: array, (x, y) or tf.data.Dataset) for transfer-learning mistakes."""
     warnings = []
     training_bn = [layer.name for layer, fixed in _walk(model)

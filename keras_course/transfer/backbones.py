@@ -4,6 +4,8 @@ A backbone is a headless keras.Model plus the preprocessing its weights expect. 
 cache (ImageNet; downloaded by Keras when online), a local file, or `project:NAME` (a model in saved_models/).
 """
 
+from __future__ import annotations
+
 import dataclasses
 import glob
 import inspect
@@ -13,8 +15,7 @@ import os
 import keras
 
 from keras_course import _offline as offline
-from keras_course import _private
-from keras_course import models
+from keras_course import _private, models
 from keras_course._checks import closest
 from keras_course.models import weights as zoo_weights
 
@@ -55,7 +56,7 @@ class Backbone:
     mode: str  # a BackbonePreprocessing mode
 
 
-def list_backbones():
+def list_backbones() -> list[str]:
     """keras.applications names, then registry names that can drop their head (`include_top`)."""
     return list(KERAS_BACKBONES) + [name for name in models.list_models() if _has_top_option(name)]
 
@@ -73,7 +74,7 @@ def saved_models_dirs():
     return list(dict.fromkeys(d for d in dirs if d))
 
 
-def project_models():
+def project_models() -> list[str]:
     """Names usable as `weights="project:NAME"`."""
     names = set()
     for root in saved_models_dirs():
@@ -94,7 +95,7 @@ def project_model_dir(name):
     )
 
 
-def read_manifest(name):
+def read_manifest(name: str) -> dict:
     with open(os.path.join(project_model_dir(name), "manifest.json")) as f:
         return json.load(f)
 
@@ -120,7 +121,8 @@ def check_weights_argument(weights):
         )
 
 
-def load_backbone(backbone, *, weights, input_shape, pooling, options=None):
+def load_backbone(backbone: str, *, weights: str | None, input_shape: tuple[int, ...], pooling: str,
+                  options: dict | None = None) -> Backbone:
     """Build the headless backbone for `input_shape` (h, w, c) with `weights`; returns a Backbone."""
     check_weights_argument(weights)
     if isinstance(weights, str) and weights.startswith(PROJECT_PREFIX):  # the saved model is the architecture

@@ -1,16 +1,20 @@
 """build_classifier: a backbone with its preprocessing inside and a new head, ready for transfer learning."""
 
+from __future__ import annotations
+
 import keras
 import numpy as np
 
 from keras_course._checks import check_choice, check_range
 from keras_course.models.common import check_input_shape
-from keras_course.transfer.backbones import KERAS_BACKBONES, PROJECT_PREFIX, load_backbone, read_manifest
 from keras_course.models.layers import BackbonePreprocessing
+from keras_course.transfer.backbones import KERAS_BACKBONES, PROJECT_PREFIX, load_backbone, read_manifest
 
 
-def build_classifier(backbone, num_classes, *, weights="imagenet", input_shape=None, pooling="avg", dropout=0.2,
-                     trainable_backbone=False, resize=None, options=None, name=None):
+def build_classifier(backbone: str, num_classes: int, *, weights: str | None = "imagenet",
+                     input_shape: tuple[int, ...] | None = None, pooling: str = "avg", dropout: float = 0.2,
+                     trainable_backbone: bool = False, resize: int | None = None, options: dict | None = None,
+                     name: str | None = None) -> keras.Model:
     """Backbone + new classification head; the model takes raw 0–255 images.
 
     Args:
@@ -85,7 +89,7 @@ def nested_backbone(model):
     return nested[0] if len(nested) == 1 else None
 
 
-def backbone_of(model):
+def backbone_of(model: keras.Model) -> keras.Model:
     """The nested backbone model inside a classifier (the one sub-model among its layers)."""
     backbone = nested_backbone(model)
     if backbone is None:

@@ -1,18 +1,28 @@
 """embed: a classifier's penultimate-layer features for a dataset, and their t-SNE picture."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_course.viz import embedding_plot
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
 
-def features_model(model):
+
+def features_model(model: keras.Model) -> keras.Model:
     """A model from the classifier's input to the input of its last layer (the features the head sees)."""
     return keras.Model(model.inputs, model.layers[-1].input, name=f"{model.name}_features")
 
 
-def embed(model, dataset, *, plot=None, class_names=None, max_points=2000, batch_size=256, seed=0):
+def embed(model: keras.Model, dataset: tf.data.Dataset | tuple[np.ndarray, np.ndarray], *,
+          plot: str | os.PathLike | None = None, class_names: Sequence[str] | None = None, max_points: int = 2000,
+          batch_size: int = 256, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Return (features, labels) as numpy for `dataset` ((x, y) arrays or a tf.data.Dataset of (x, y) pairs).
 
     With `plot` (a .png path), also draw the t-SNE map of up to `max_points` of them, coloured by class.

@@ -1,10 +1,21 @@
 """The transfer-learning recipe as two phases: the new head on a frozen backbone, then fine-tuning at a low rate."""
 
+from __future__ import annotations
+
 import dataclasses
+from typing import TYPE_CHECKING
 
 from keras_course import training
 from keras_course._checks import check_int, check_positive
 from keras_course.transfer import freezing
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import keras
+    import tensorflow as tf
+
+    from keras_course.training.phases import Phase
 
 __all__ = ["FineTuneResult", "fine_tune", "fine_tune_phases"]
 
@@ -17,8 +28,10 @@ class FineTuneResult:
     fine_tune: dict
 
 
-def fine_tune_phases(*, head_epochs=5, fine_tune_epochs=5, head_lr=1e-3, fine_tune_lr=1e-5, unfreeze=None,
-                     discriminative_lr=None, head_schedule="constant", head_warmup_epochs=0):
+def fine_tune_phases(*, head_epochs: int = 5, fine_tune_epochs: int = 5, head_lr: float = 1e-3,
+                     fine_tune_lr: float = 1e-5, unfreeze: str | int | None = None,
+                     discriminative_lr: float | None = None, head_schedule: str = "constant",
+                     head_warmup_epochs: int = 0) -> list[Phase]:
     """[head, fine_tune]: the training.Phase list of the recipe (BatchNorm frozen throughout).
 
     Args:
@@ -54,8 +67,11 @@ def _freeze_backbone(model):
     freezing.backbone_of(model).trainable = False  # fit_phases compiles next: no warning about recompiling
 
 
-def fine_tune(model, train, val=None, *, head_epochs=5, fine_tune_epochs=5, head_lr=1e-3, fine_tune_lr=1e-5,
-              unfreeze=None, discriminative_lr=None, optimizer="adam", callbacks=None, verbose=1, **compile_options):
+def fine_tune(model: keras.Model, train: tf.data.Dataset | tuple, val: tf.data.Dataset | tuple | None = None, *,
+              head_epochs: int = 5, fine_tune_epochs: int = 5, head_lr: float = 1e-3, fine_tune_lr: float = 1e-5,
+              unfreeze: str | int | None = None, discriminative_lr: float | None = None, optimizer: str = "adam",
+              callbacks: Sequence[keras.callbacks.Callback] | None = None, verbose: int = 1,
+              **compile_options) -> FineTuneResult:
     """Head first, then fine-tune: the transfer-learning recipe, with the recompile nobody should forget.
 
     Args:

@@ -8,6 +8,8 @@ backbones (MobileNetV2, EfficientNet, a model of your own) a stage begins where 
 new resolution. Layers that begin no stage (padding, pooling, activations) belong to the stage before them.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import warnings
 
@@ -37,7 +39,7 @@ def _spatial(layer):
     return tuple(shape[1:3]) if len(shape) == 4 else None
 
 
-def split_stages(backbone, *, by_resolution=False):
+def split_stages(backbone: keras.Model, *, by_resolution: bool = False) -> list[Stage]:
     """The backbone's layers split into stages (list of Stage), from the input to the features: where its
     ModelInfo says (ours and their keras.applications twins), else (or with `by_resolution`) at each new
     resolution."""
@@ -75,7 +77,7 @@ def _warn_if_compiled(model, action):
         )
 
 
-def freeze(model):
+def freeze(model: keras.Model) -> keras.Model:
     """Freeze the whole backbone (the head stays trainable). Recompile afterwards."""
     backbone_of(model).trainable = False
     _warn_if_compiled(model, "freeze()")
@@ -108,7 +110,8 @@ def select_layers(backbone, *, top=None, from_layer=None, stages=None):
     return layers
 
 
-def unfreeze(model, *, top=None, from_layer=None, stages=None):
+def unfreeze(model: keras.Model, *, top: int | None = None, from_layer: str | None = None,
+             stages: int | None = None) -> keras.Model:
     """Make part of the backbone trainable; BatchNorm layers stay frozen (inference mode, fixed statistics).
 
     Args:
@@ -132,7 +135,7 @@ def set_unfrozen(model, *, top=None, from_layer=None, stages=None):
     return model
 
 
-def stage_lr_multipliers(model, factor):
+def stage_lr_multipliers(model: keras.Model, factor: float) -> dict[str, float]:
     """{variable path: multiplier}: the head learns at 1, the top backbone stage at `factor`, the next at factor², …
 
     Discriminative learning rates (ULMFiT, fastai): early layers hold general features and should move least.

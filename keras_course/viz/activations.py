@@ -6,6 +6,10 @@ the map of class c is then the classifier's weights for c applied at every posit
 (before softmax), then ReLU. On a GAP model both give the same picture.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -13,6 +17,10 @@ import tensorflow as tf
 from keras_course._checks import closest
 from keras_course.viz.mistakes import show_image
 from keras_course.viz.plots import _save, plt
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
 
 
 def _layers(model):
@@ -31,7 +39,8 @@ def first_conv_layer(model):
     raise ValueError(f"Model {model.name!r} has no Conv2D layer: filters and feature maps need a conv net.")
 
 
-def first_layer_filters(model, path, *, max_filters=64, title=None):
+def first_layer_filters(model: keras.Model, path: str | os.PathLike, *, max_filters: int = 64,
+                        title: str | None = None) -> str:
     """The first convolution's kernels as small images (RGB when it reads 3 channels, else the channel mean)."""
     layer = first_conv_layer(model)
     kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel), dtype="float32")  # (kh, kw, in, out)
@@ -115,14 +124,15 @@ def _probe(model, maps, features=False):
     return lambda x: probe(feed(x, training=False), training=False)
 
 
-def feature_maps(model, image, layer=None):
+def feature_maps(model: keras.Model, image: np.ndarray, layer: str | None = None) -> np.ndarray:
     """The (h, w, channels) output of `layer` (name; default the last conv maps) for one `image`."""
     chosen = get_spatial_layer(model, layer)
     maps = _probe(model, chosen.output)(np.asarray(image, "float32")[None])
     return np.asarray(maps)[0].astype("float32"), chosen.name
 
 
-def feature_maps_plot(model, image, path, *, layer=None, max_maps=32):
+def feature_maps_plot(model: keras.Model, image: np.ndarray, path: str | os.PathLike, *, layer: str | None = None,
+                      max_maps: int = 32) -> str:
     """The input image and the first `max_maps` channels of `layer`'s output for it, each on its own scale."""
     maps, name = feature_maps(model, image, layer)
     count = min(max_maps, maps.shape[-1])
@@ -164,7 +174,8 @@ def _predicted(model, images):
     return (p[:, 0] > 0.5).astype("int32") if p.shape[1] == 1 else p.argmax(axis=1).astype("int32")
 
 
-def grad_cam(model, images, classes=None, *, layer=None, normalize=True):
+def grad_cam(model: keras.Model, images: np.ndarray, classes: Sequence[int] | None = None, *, layer: str | None = None,
+             normalize: bool = True) -> np.ndarray:
     """Grad-CAM maps (n, h, w) of `layer` (default: the last conv maps) for `classes` (default: the predicted).
 
     Each map is ReLU(sum_k alpha_k A_k) with alpha_k the mean gradient of the class logit over map k; with
@@ -198,7 +209,8 @@ def gap_layer(model):
     return pools[-1]
 
 
-def cam(model, images, classes=None, *, normalize=True):
+def cam(model: keras.Model, images: np.ndarray, classes: Sequence[int] | None = None, *,
+        normalize: bool = True) -> np.ndarray:
     """Class activation maps (n, h, w) for `classes` (default: the predicted) of a global-average-pooled model.
 
     Unnormalised, each map's spatial mean plus the class bias is the class logit. Returns (maps, classes).
@@ -223,7 +235,9 @@ def _normalize(cams):
     return np.where(span > 0, (cams - low) / np.where(span > 0, span, 1), 0.0)
 
 
-def heatmap_plot(images, heatmaps, path, *, labels=None, predicted=None, class_names=None, title="Grad-CAM"):
+def heatmap_plot(images: np.ndarray, heatmaps: np.ndarray, path: str | os.PathLike, *, labels: np.ndarray | None = None,
+                 predicted: np.ndarray | None = None, class_names: Sequence[str] | None = None,
+                 title: str = "Grad-CAM") -> str:
     """Each image with its heat map (resized to the image) laid over it, in two rows per group: image, overlay."""
     images, heatmaps = np.asarray(images), np.asarray(heatmaps, dtype="float32")
     n = len(images)

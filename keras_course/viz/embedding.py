@@ -1,12 +1,22 @@
 """Feature embeddings drawn in 2-D with t-SNE, coloured by class."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn.manifold import TSNE
 
 from keras_course.viz.plots import _save, plt
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
 
-def embedding_plot(features, labels, path, *, class_names=None, max_points=2000, seed=0, title="t-SNE of features"):
+
+def embedding_plot(features: np.ndarray, labels: np.ndarray, path: str | os.PathLike, *,
+                   class_names: Sequence[str] | None = None, max_points: int = 2000, seed: int = 0,
+                   title: str = "t-SNE of features") -> str:
     """t-SNE of `features` (n, d) coloured by integer `labels`, at most `max_points` drawn (a seeded subset)."""
     features = np.asarray(features, dtype="float32").reshape(len(features), -1)
     labels = np.asarray(labels).reshape(-1).astype(int)

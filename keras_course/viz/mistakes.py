@@ -1,11 +1,20 @@
 """Where a classifier goes wrong: the most-confused class pairs and the test images it gets most wrong."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from keras_course.viz.plots import _save, plt
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
 
-def confused_pairs(matrix, class_names, *, top=10):
+
+def confused_pairs(matrix: np.ndarray, class_names: Sequence[str], *,
+                   top: int = 10) -> list[tuple[int, int, int, float]]:
     """The off-diagonal cells of a confusion matrix, largest first: [(true, predicted, count, share of true)]."""
     matrix = np.asarray(matrix)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] != len(class_names):
@@ -17,7 +26,8 @@ def confused_pairs(matrix, class_names, *, top=10):
     return [(class_names[i], class_names[j], count, float(count / totals[i])) for count, i, j in cells[:top]]
 
 
-def confused_pairs_plot(matrix, class_names, path, *, top=10, title="Most-confused class pairs (test set)"):
+def confused_pairs_plot(matrix: np.ndarray, class_names: Sequence[str], path: str | os.PathLike, *, top: int = 10,
+                        title: str = "Most-confused class pairs (test set)") -> str:
     """Horizontal bars: how many test images of each true class went to each wrong class, worst on top."""
     pairs = confused_pairs(matrix, class_names, top=top)
     fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(len(pairs), 1) + 1.4))
@@ -38,7 +48,7 @@ def confused_pairs_plot(matrix, class_names, path, *, top=10, title="Most-confus
     return _save(fig, path)
 
 
-def per_example_loss(probabilities, labels):
+def per_example_loss(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Cross-entropy of each example, -log p(true class), from predicted probabilities (n, k) or (n, 1) sigmoid."""
     probabilities = np.asarray(probabilities, dtype="float64")
     labels = np.asarray(labels).reshape(-1).astype(int)
@@ -50,7 +60,7 @@ def per_example_loss(probabilities, labels):
     return -np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1.0))
 
 
-def top_losses(probabilities, labels, *, k=16):
+def top_losses(probabilities: np.ndarray, labels: np.ndarray, *, k: int = 16) -> np.ndarray:
     """Indices of the `k` examples with the highest loss, highest first."""
     losses = per_example_loss(probabilities, labels)
     return np.argsort(-losses, kind="stable")[:k]
@@ -70,7 +80,8 @@ def show_image(ax, image):
     ax.set_yticks([])
 
 
-def top_losses_plot(images, probabilities, labels, class_names, path, *, k=16, title="Highest-loss test images"):
+def top_losses_plot(images: np.ndarray, probabilities: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
+                    path: str | os.PathLike, *, k: int = 16, title: str = "Highest-loss test images") -> str:
     """A grid of the `k` highest-loss images: true label, predicted label with its probability, and the loss."""
     images, labels = np.asarray(images), np.asarray(labels).reshape(-1).astype(int)
     probabilities = np.asarray(probabilities)

@@ -1,11 +1,21 @@
 """Optimizers compared: paths on a 2-D loss surface, and loss curves side by side."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from keras_course.viz.plots import _save, plt
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Mapping, Sequence
 
-def trajectories_plot(loss, trajectories, path, *, xlim, ylim, minimum=None, title="Optimizers on a loss surface"):
+
+def trajectories_plot(loss: str, trajectories: Mapping[str, np.ndarray], path: str | os.PathLike, *,
+                      xlim: tuple[float, float], ylim: tuple[float, float], minimum: tuple[float, float] | None = None,
+                      title: str = "Optimizers on a loss surface") -> str:
     """Contours of loss(x, y) (vectorised over arrays) with each optimizer's path of (x, y) points drawn on top.
 
     Args:
@@ -34,7 +44,8 @@ def trajectories_plot(loss, trajectories, path, *, xlim, ylim, minimum=None, tit
     return _save(fig, path)
 
 
-def loss_curves_plot(curves, path, *, xlabel="epoch", ylabel="training loss", log=True, title="Loss curves"):
+def loss_curves_plot(curves: Mapping[str, Sequence[float]], path: str | os.PathLike, *, xlabel: str = "epoch",
+                     ylabel: str = "training loss", log: bool = True, title: str = "Loss curves") -> str:
     """One line per label: {label: sequence of losses}."""
     fig, ax = plt.subplots(figsize=(8, 5))
     for index, (label, values) in enumerate(curves.items()):

@@ -1,13 +1,24 @@
 """Every figure is written to a PNG and closed, so scripts and tests never leak open figures."""
 
+from __future__ import annotations
+
 import csv
 import os
+from typing import TYPE_CHECKING
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers and CI; PNG files only
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    import keras
+    import numpy as np
+
+    from keras_course.experiments.lr_find import LRFindResult
 
 
 def _save(fig, path):
@@ -18,7 +29,7 @@ def _save(fig, path):
     return path
 
 
-def read_history(path):
+def read_history(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """history.csv (written by CSVLogger) as {column: numpy array}."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -27,7 +38,8 @@ def read_history(path):
     return {k: np.array([float(r[k]) if r[k] not in ("", None) else np.nan for r in rows]) for k in rows[0]}
 
 
-def learning_curves(history, path, *, best_epoch=None, stopped_epoch=None, title=""):
+def learning_curves(history: Mapping[str, np.ndarray], path: str | os.PathLike, *, best_epoch: int | None = None,
+                    stopped_epoch: int | None = None, title: str = "") -> str:
     """Loss and the main metric, train against validation, with the best (and early-stopping) epoch marked.
 
     Args:
@@ -57,7 +69,8 @@ def learning_curves(history, path, *, best_epoch=None, stopped_epoch=None, title
     return _save(fig, path)
 
 
-def confusion_matrix_plot(matrix, class_names, path, *, title="Confusion matrix (test set)"):
+def confusion_matrix_plot(matrix: np.ndarray, class_names: Sequence[str], path: str | os.PathLike, *,
+                          title: str = "Confusion matrix (test set)") -> str:
     """Row-normalised confusion matrix (recall on the diagonal) with counts in each cell."""
     matrix = np.asarray(matrix)
     normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
@@ -79,7 +92,9 @@ def confusion_matrix_plot(matrix, class_names, path, *, title="Confusion matrix 
     return _save(fig, path)
 
 
-def decision_boundary(models_and_titles, x=None, y=None, path=None, *, resolution=300, class_names=None):
+def decision_boundary(models_and_titles: Sequence[tuple[keras.Model, str]], x: np.ndarray | None = None,
+                      y: np.ndarray | None = None, path: str | os.PathLike | None = None, *, resolution: int = 300,
+                      class_names: Sequence[str] | None = None) -> str:
     """Decision regions of one or more 2-D classifiers, with the points coloured by true class.
 
     Args:
@@ -112,7 +127,8 @@ def decision_boundary(models_and_titles, x=None, y=None, path=None, *, resolutio
     return _save(fig, path)
 
 
-def regression_fit(x, y, fits, path, *, truth=None, title="Regression fit"):
+def regression_fit(x: np.ndarray, y: np.ndarray, fits: Mapping[str, np.ndarray], path: str | os.PathLike, *,
+                   truth: np.ndarray | None = None, title: str = "Regression fit") -> str:
     """1-D data as points, the true function and each model's prediction as lines.
 
     Args:
@@ -135,7 +151,8 @@ def regression_fit(x, y, fits, path, *, truth=None, title="Regression fit"):
     return _save(fig, path)
 
 
-def grouped_bars(groups, series, path, *, ylabel="", title=""):
+def grouped_bars(groups: Sequence[str], series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+                 path: str | os.PathLike, *, ylabel: str = "", title: str = "") -> str:
     """Bars per group for each series; `series` maps a label to (means, stds), one value per group."""
     k = len(series)
     width = 0.8 / max(k, 1)
@@ -155,7 +172,7 @@ def grouped_bars(groups, series, path, *, ylabel="", title=""):
     return _save(fig, path)
 
 
-def lr_find_plot(result, path, *, title="Learning-rate range test"):
+def lr_find_plot(result: LRFindResult, path: str | os.PathLike, *, title: str = "Learning-rate range test") -> str:
     """The LR finder's loss against learning rate (log axis): each step's loss faint, the smoothed loss bold, the
     suggested learning rate (a tenth of the minimum's) and the steepest descent marked. `result`: an
     experiments.LRFindResult."""
@@ -180,7 +197,7 @@ def lr_find_plot(result, path, *, title="Learning-rate range test"):
     return _save(fig, path)
 
 
-def pareto_front(costs, scores):
+def pareto_front(costs: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Mask of the points no other point beats: lower-or-equal cost and higher-or-equal score, one strictly."""
     costs, scores = np.asarray(costs, float), np.asarray(scores, float)
     front = np.ones(len(costs), bool)
@@ -190,7 +207,7 @@ def pareto_front(costs, scores):
     return front
 
 
-def pareto_plot(rows, path, *, epochs=1, title=""):
+def pareto_plot(rows: Sequence[dict], path: str | os.PathLike, *, epochs: int = 1, title: str = "") -> str:
     """Test accuracy (mean ± std over seeds) against parameters and against training time, one point per model,
     the Pareto front (no other model both cheaper and more accurate) joined and ringed. `rows`: the rows of
     experiments.compare."""
@@ -223,7 +240,8 @@ def pareto_plot(rows, path, *, epochs=1, title=""):
     return _save(fig, path)
 
 
-def runs_curves(histories, path, *, title="Runs side by side"):
+def runs_curves(histories: Mapping[str, Mapping[str, np.ndarray]], path: str | os.PathLike, *,
+                title: str = "Runs side by side") -> str:
     """Several runs' validation loss and accuracy (dashed: training) on shared axes, one colour per run.
     `histories`: {label: history dict (read_history)}; runs of several seeds under one label come as a list of
     dicts and are drawn as their mean with a band from the lowest to the highest."""

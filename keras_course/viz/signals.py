@@ -1,11 +1,20 @@
 """Per-layer activation and gradient spread of several networks (see training.layer_statistics)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from keras_course.viz.plots import _save, plt
 
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Mapping, Sequence
 
-def layer_statistics_plot(statistics, path, *, title="Signals through the layers"):
+
+def layer_statistics_plot(statistics: Mapping[str, Sequence[dict]], path: str | os.PathLike, *,
+                          title: str = "Signals through the layers") -> str:
     """Two panels, one line per label: activation std by layer (forward) and gradient std by layer (backward, log).
 
     statistics: {label: list of {"activation_std", "gradient_std"} in layer order}.
