@@ -3,7 +3,9 @@
 import importlib
 import os
 
+import nbformat
 import pytest
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -24,14 +26,33 @@ PLOTS = {"lab1_sine_regression": ["lab1_sine_fit.png"], "lab2_binary_classificat
          "resnet_vs_plain": ["resnet_vs_plain.png"], "transfer_fashion": ["transfer_fashion/study.png"]}
 
 
+# Before each notebook in the shared kernel: Keras's and matplotlib's global state back to a fresh kernel's, then
+# every name the previous notebook defined deleted (so a notebook that forgets an import still fails).
+RESET = ["%reset -f",
+         "import gc, keras, matplotlib.pyplot\n"
+         "keras.backend.clear_session(); keras.config.set_dtype_policy('float32'); matplotlib.pyplot.close('all')\n"
+         "gc.collect()",
+         "%reset -f"]
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    """One Jupyter kernel for the lab notebooks of this module: starting one and importing TensorFlow in it costs
+    about 8 s, once per notebook otherwise."""
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=os.path.dirname(book_path(LABS[0])))
+    yield manager
+    manager.shutdown_kernel(now=True)
+
+
 @pytest.mark.parametrize("lab", LABS)
-def test_lab_notebook_runs_quick(lab, tmp_path):
+def test_lab_notebook_runs_quick(lab, tmp_path, kernel):
     """Each lab's notebook (generated from the script) executes top to bottom with --quick and draws its plots."""
     book = _notebooks.notebook(os.path.join(_notebooks.APPS, f"{lab}.py"))
     parameters = next(cell for cell in book.cells if "parameters" in cell.metadata.get("tags", []))
     parameters.source = f"argv = {['--quick', '--out', str(tmp_path)]!r}"
-    NotebookClient(book, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": os.path.dirname(book_path(lab))}}).execute()
+    book.cells[:0] = [nbformat.v4.new_code_cell(source) for source in RESET]
+    NotebookClient(book, km=kernel, timeout=600).execute()
     for plot in PLOTS[lab]:
         assert os.path.getsize(tmp_path / plot) > 5_000  # an empty matplotlib canvas is 2-4 kB
     last = [cell for cell in book.cells if cell.cell_type == "code"][-1]

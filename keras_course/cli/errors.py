@@ -8,7 +8,8 @@ import re
 
 _NAME = re.compile(r"`(\w+)`|\b(\w+)=True\b|\b(\w+)=(?=\S)")
 # Python phrases of library messages that a command-line user would say otherwise
-PHRASES = {"experiments.evaluate": "`keras-course evaluate`"}
+PHRASES = {"experiments.evaluate": "`keras-course evaluate`", "jit_compile=True": "--jit on",
+           "jit_compile=False": "--jit off"}
 
 
 def flags_of(parser):
@@ -34,7 +35,6 @@ def in_flag_words(message, flags, extra=None):
             return flags[name] + " "
         return flags[name]
 
-    message = _NAME.sub(replace, message)
-    for python, words in PHRASES.items():
+    for python, words in PHRASES.items():  # first: a phrase may hold a name=value the flags would rewrite
         message = message.replace(python, words)
-    return message
+    return _NAME.sub(replace, message)

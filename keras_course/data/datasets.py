@@ -192,7 +192,7 @@ def _from_tfds(name, *, val_fraction, seed, limit, data_dir, image_size):
 
 
 def load(name: str, *, val_fraction: float = 0.1, seed: int = 0, limit: int | None = None,
-         data_dir: str | os.PathLike | None = None, image_size: int | None = None,
+         data_dir: str | os.PathLike | None = None, image_size: tuple[int, int] | None = None,
          classes: Sequence[int] | None = None) -> tuple[tf.data.Dataset, tf.data.Dataset | None, tf.data.Dataset, DatasetInfo]:
     """Load a dataset as train / validation / test `tf.data.Dataset`s of unbatched `(x, y)` and its info.
 

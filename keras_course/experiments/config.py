@@ -98,6 +98,9 @@ class RunConfig:
             check_positive("lr", self.lr)
         check_choice("schedule", self.schedule, SCHEDULES)
         check_choice("precision", self.precision, PRECISIONS)
+        if self.deterministic_ops and self.jit_compile is True:
+            raise ValueError("deterministic_ops=True cannot be combined with jit_compile=True: XLA does not guarantee "
+                             "deterministic ops, and Keras would silently compile without it. Drop one of the two.")
         check_choice("strategy", self.strategy, STRATEGIES)
         check_fraction("val_fraction", self.val_fraction)
         if self.patience is not None:

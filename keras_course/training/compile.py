@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import platform
+
 import keras
 import tensorflow as tf
 
 from keras_course._checks import check_choice, check_positive, check_range
+from keras_course.models.common import layers_within
 from keras_course.training.layerwise import with_lr_multipliers
 from keras_course.training.schedules import make_schedule
 
@@ -156,4 +159,18 @@ def compile_model(model: keras.Model, *, task: str | None = None, optimizer: str
         jit_compile=resolve_jit(jit_compile),
         steps_per_execution=steps_per_execution,
     )
+    if jit_compile is True and not model.jit_compile:
+        raise ValueError(f"`jit_compile=True`, but Keras compiled {model.name!r} without XLA because "
+                         f"{_why_not_jit(model)}. Use jit_compile=False or 'auto'.")
     return model
+
+
+def _why_not_jit(model):
+    """What made Keras's jit_compile setter turn an explicit True off (it only warns): a layer without XLA
+    support, TensorFlow on an Apple-silicon GPU, or op determinism (the one reason left)."""
+    unsupported = [layer.name for layer in layers_within(model) if not getattr(layer, "supports_jit", True)]
+    if unsupported:
+        return f"these layers do not support XLA: {', '.join(unsupported[:5])}"
+    if platform.system() == "Darwin" and "arm" in platform.processor().lower() and gpu_available():
+        return "TensorFlow has no XLA on Apple-silicon GPUs"
+    return "op determinism is on (tf.config.experimental.enable_op_determinism), which XLA does not guarantee"

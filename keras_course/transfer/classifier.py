@@ -13,7 +13,7 @@ from keras_course.transfer.backbones import KERAS_BACKBONES, PROJECT_PREFIX, loa
 
 def build_classifier(backbone: str, num_classes: int, *, weights: str | None = "imagenet",
                      input_shape: tuple[int, ...] | None = None, pooling: str = "avg", dropout: float = 0.2,
-                     trainable_backbone: bool = False, resize: int | None = None, options: dict | None = None,
+                     trainable_backbone: bool = False, resize: int | tuple[int, int] | None = None, options: dict | None = None,
                      name: str | None = None) -> keras.Model:
     """Backbone + new classification head; the model takes raw 0–255 images.
 

@@ -29,7 +29,7 @@ class FineTuneResult:
 
 
 def fine_tune_phases(*, head_epochs: int = 5, fine_tune_epochs: int = 5, head_lr: float = 1e-3,
-                     fine_tune_lr: float = 1e-5, unfreeze: str | int | None = None,
+                     fine_tune_lr: float = 1e-5, unfreeze: dict | None = None,
                      discriminative_lr: float | None = None, head_schedule: str = "constant",
                      head_warmup_epochs: int = 0) -> list[Phase]:
     """[head, fine_tune]: the training.Phase list of the recipe (BatchNorm frozen throughout).
@@ -69,7 +69,7 @@ def _freeze_backbone(model):
 
 def fine_tune(model: keras.Model, train: tf.data.Dataset | tuple, val: tf.data.Dataset | tuple | None = None, *,
               head_epochs: int = 5, fine_tune_epochs: int = 5, head_lr: float = 1e-3, fine_tune_lr: float = 1e-5,
-              unfreeze: str | int | None = None, discriminative_lr: float | None = None, optimizer: str = "adam",
+              unfreeze: dict | None = None, discriminative_lr: float | None = None, optimizer: str = "adam",
               callbacks: Sequence[keras.callbacks.Callback] | None = None, verbose: int = 1,
               **compile_options) -> FineTuneResult:
     """Head first, then fine-tune: the transfer-learning recipe, with the recompile nobody should forget.

@@ -10,10 +10,11 @@ from keras_course.viz.plots import _save, plt
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
 
-def trajectories_plot(loss: str, trajectories: Mapping[str, np.ndarray], path: str | os.PathLike, *,
+def trajectories_plot(loss: Callable[[np.ndarray, np.ndarray], np.ndarray], trajectories: Mapping[str, np.ndarray],
+                      path: str | os.PathLike, *,
                       xlim: tuple[float, float], ylim: tuple[float, float], minimum: tuple[float, float] | None = None,
                       title: str = "Optimizers on a loss surface") -> str:
     """Contours of loss(x, y) (vectorised over arrays) with each optimizer's path of (x, y) points drawn on top.

@@ -13,10 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     import keras
-    import numpy as np
 
     from keras_course.experiments.lr_find import LRFindResult
 
@@ -127,8 +126,8 @@ def decision_boundary(models_and_titles: Sequence[tuple[keras.Model, str]], x: n
     return _save(fig, path)
 
 
-def regression_fit(x: np.ndarray, y: np.ndarray, fits: Mapping[str, np.ndarray], path: str | os.PathLike, *,
-                   truth: np.ndarray | None = None, title: str = "Regression fit") -> str:
+def regression_fit(x: np.ndarray, y: np.ndarray, fits: Mapping[str, keras.Model], path: str | os.PathLike, *,
+                   truth: Callable[[np.ndarray], np.ndarray] | None = None, title: str = "Regression fit") -> str:
     """1-D data as points, the true function and each model's prediction as lines.
 
     Args:
