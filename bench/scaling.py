@@ -46,7 +46,9 @@ def run(quick=False, batch_size=128):
     for setting in ("default", "multiworker") if quick else SETTINGS:
         if setting == "multiworker":
             threads = str(max(1, common.threads() // 2))
-            workers = [_spawn(setting, batch_size, steps, rounds, env={"TF_CONFIG": tf_config, "BENCH_THREADS": threads})
+            worker_steps = 8 if quick else steps  # 1 step per call: any count works; --quick checks the path
+            workers = [_spawn(setting, batch_size, worker_steps, rounds,
+                              env={"TF_CONFIG": tf_config, "BENCH_THREADS": threads})
                        for tf_config in local_tf_configs(2)]
             row = [_result(w) for w in workers][0]
         else:
