@@ -12,17 +12,19 @@ Benchmarks (each module's docstring gives its method and JSON schema):
   vs_torch          lenet5, cnn4_bn, resnet20, resnet18 (small stem) against the same networks in PyTorch
   scaling           cnn4_bn under each tf.distribute strategy (one replica, mirrored x2, two local workers)
   conv_ceiling      each conv net's convolutions alone: the roofline and vs_torch figures they allow
+  precision         one model of every family in float32 and mixed_bfloat16: what precision="auto" rests on
 """
 
 import argparse
 import sys
 
-from bench import (batchnorm, common, conv_ceiling, demo, overheads, pipeline, roofline, scaling, time_to_accuracy,
-                   vs_keras_apps, vs_torch, zoo)
+from bench import (batchnorm, common, conv_ceiling, demo, overheads, pipeline, precision, roofline, scaling,
+                   time_to_accuracy, vs_keras_apps, vs_torch, zoo)
 
 BENCHMARKS = {"demo": demo, "zoo": zoo, "roofline": roofline, "overheads": overheads, "pipeline": pipeline,
               "time_to_accuracy": time_to_accuracy, "vs_keras_apps": vs_keras_apps, "batchnorm": batchnorm,
-              "vs_torch": vs_torch, "scaling": scaling, "conv_ceiling": conv_ceiling}
+              "vs_torch": vs_torch, "scaling": scaling, "conv_ceiling": conv_ceiling,
+              "precision": precision}
 
 
 # The command-line options each benchmark takes besides --quick (the others take none).
@@ -32,6 +34,7 @@ OPTIONS = {
     "roofline": lambda args, only: dict(only=only),
     "vs_torch": lambda args, only: dict(only=only, precision=args.precision),
     "conv_ceiling": lambda args, only: dict(only=only),
+    "precision": lambda args, only: dict(only=only),
     "time_to_accuracy": lambda args, only: dict(epochs=args.epochs),
 }
 
@@ -43,8 +46,8 @@ def main(argv=None):
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON (zoo: rewritten after each model)")
     parser.add_argument("--epochs", type=int, help="zoo, time_to_accuracy: epochs (default: the benchmark's own)")
     parser.add_argument("--limit", type=int, help="zoo: examples drawn from the training set; 0 for all of it")
-    parser.add_argument("--models", help="zoo, roofline, vs_torch, conv_ceiling: comma-separated registry names or "
-                        "labels (default: all)")
+    parser.add_argument("--models", help="zoo, roofline, vs_torch, conv_ceiling, precision: comma-separated registry "
+                        "names or labels (default: all)")
     parser.add_argument("--precision", default="float32", help="vs_torch: float32 or mixed_bfloat16 (both sides)")
     args = parser.parse_args(argv)
     only = None if args.models is None else [m.strip() for m in args.models.split(",")]

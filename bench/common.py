@@ -79,12 +79,8 @@ def machine():
     import keras
     import tensorflow as tf
 
-    cpu, flags = "unknown", set()
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as f:
-            lines = f.read().splitlines()
-        cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), cpu)
-        flags = set(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
-    return {"cpu_count": os.cpu_count(), "threads": threads(), "cpu": cpu, "gpu": bool(tf.config.list_physical_devices("GPU")),
-            "bfloat16_hardware": bool(flags & {"avx512_bf16", "amx_bf16"}),
+    from keras_course.training import precision
+
+    return {"cpu_count": os.cpu_count(), "threads": threads(), "cpu": precision.cpu_model(), "gpu": bool(tf.config.list_physical_devices("GPU")),
+            "bfloat16_hardware": precision.cpu_computes_bfloat16(), "auto_precision": precision.resolve_precision("auto"),
             "tensorflow": tf.__version__, "keras": keras.__version__}

@@ -64,9 +64,20 @@ def test_time_to_accuracy_quick_records_each_epoch(tmp_path):
     out = tmp_path / "tta.json"
     assert main(["time_to_accuracy", "--quick", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
-    assert result["epochs"] == 1 and set(result["seconds_to"]) == {"0.92", "0.93"} and list(result["runs"]) == ["all"]
+    assert result["epochs"] == 1 and set(result["seconds_to"]) == {"0.92", "0.93", "0.94"} and list(result["runs"]) == ["all"]
     (epoch,) = result["runs"]["all"]["per_epoch"]
     assert 0.0 <= result["test_accuracy"] == epoch["test_accuracy"] <= 1.0 and epoch["train_seconds"] > 0
+
+
+def test_precision_quick_times_both_policies_on_the_same_model(tmp_path, capsys):
+    out = tmp_path / "precision.json"
+    assert main(["precision", "--quick", "--models", "cnn4_bn", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    row = result["models"]["cnn4_bn"]
+    assert list(result["models"]) == ["cnn4_bn"] and row["params"] > 0
+    assert row["ratio"] == pytest.approx(row["bfloat16_img_per_s"] / row["float32_img_per_s"], rel=0.01)
+    assert result["machine"]["auto_precision"] in ("float32", "mixed_bfloat16", "mixed_float16")
+    assert "cnn4_bn" in capsys.readouterr().out
 
 
 def test_vs_keras_apps_quick_compares_parameters_and_speed(tmp_path):

@@ -1,5 +1,6 @@
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -8,7 +9,8 @@ import numpy as np
 import pytest
 
 import keras_course.models  # noqa: F401  (registers the project's layers, for load_model in this process)
-from keras_course.cli.main import main
+from keras_course import export, training
+from keras_course.cli.main import DEMO, main
 from kill_and_resume import cli
 
 RUN_FILES = ["config.json", "history.csv", "metrics.json", "learning_curves.png", "confusion_matrix.png",
@@ -51,7 +53,7 @@ def test_train_writes_every_run_directory_file(finished_run):
 def test_saved_model_takes_raw_pixels(finished_run):
     import tensorflow as tf
 
-    model = keras.models.load_model(os.path.join(finished_run, "model.keras"))
+    model = export.inference_model(keras.models.load_model(os.path.join(finished_run, "model.keras")))  # float32
     served = tf.saved_model.load(os.path.join(finished_run, "saved_model"))
     x = np.random.default_rng(0).integers(0, 256, size=(3, 28, 28, 1)).astype("float32")
     np.testing.assert_allclose(served.serve(x).numpy(), model.predict(x, verbose=0), atol=1e-5)
@@ -59,7 +61,7 @@ def test_saved_model_takes_raw_pixels(finished_run):
 
 def test_saved_model_serves_uint8_images_in_a_process_without_keras_course(finished_run, tmp_path):
     """TensorFlow Serving's view: `serving_default`, uint8 "images" in, "probabilities" out, no project code."""
-    model = keras.models.load_model(os.path.join(finished_run, "model.keras"))
+    model = export.inference_model(keras.models.load_model(os.path.join(finished_run, "model.keras")))
     x = np.random.default_rng(1).integers(0, 256, size=(5, 28, 28, 1)).astype("uint8")
     np.save(tmp_path / "x.npy", x)
     code = (
@@ -106,8 +108,8 @@ BAD_INPUTS = [
     (["--epochs", "0"], "--epochs must be a positive integer. Received: --epochs 0"),  # the command line's words
     (["--batch-size", "-4"], "--batch-size must be a positive integer. Received: --batch-size -4"),
     (["--lr", "0"], "--lr"),
-    (["--val-fraction", "1.5"], "--val-fraction must be strictly between 0 and 1"),
-    (["--val-fraction", "0"], "--val-fraction"),
+    (["--val-fraction", "1.5"], "--val-fraction must be a number in [0, 1), e.g. 0.1. Received: --val-fraction 1.5"),
+    (["--val-fraction", "1"], "--val-fraction"),
     (["--dataset", "digits"], "at least 12x12"),
     (["--dataset", "image_folder:/no/such/place"], "does not exist"),
     (["--option", "width"], "KEY=VALUE"),
@@ -181,14 +183,18 @@ def test_other_settings_in_an_unfinished_run_dir_are_refused(tmp_path, capsys):
 
 
 def test_demo_saves_a_model_with_a_manifest(tmp_path, capsys):
-    assert main(["demo", "--epochs", "1", "--limit", "500", "--run-dir", str(tmp_path / "run"), "--save-to",
-                 str(tmp_path / "saved"), "--name", "tiny"]) == 0
-    assert "demo: lenet5_bn reached test accuracy" in capsys.readouterr().out
+    argv = ["demo", "--epochs", "1", "--limit", "500", "--run-dir", str(tmp_path / "run"), "--save-to",
+            str(tmp_path / "saved"), "--name", "tiny"]
+    assert main(argv) == 0
+    assert f"demo: {DEMO['model']} reached test accuracy" in capsys.readouterr().out
     with open(tmp_path / "saved" / "tiny" / "manifest.json") as f:
         manifest = json.load(f)
     for key in ("dataset", "metrics", "params", "weights_sha256", "date", "versions", "command"):
         assert key in manifest
-    assert manifest["command"].startswith("keras-course demo")
+    used = training.resolve_precision("auto")  # the command and the config name the policy "auto" stood for
+    assert manifest["command"] == "keras-course " + shlex.join(argv) + f" --precision {used}"
+    assert manifest["precision"] == manifest["config"]["precision"] == used
+    assert os.path.exists(tmp_path / "saved" / "tiny" / "saved_model" / "saved_model.pb")
     model = keras.models.load_model(tmp_path / "saved" / "tiny" / "model.keras")
     assert model.count_params() == manifest["params"]
 

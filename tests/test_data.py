@@ -152,7 +152,8 @@ def test_image_folder_missing_path():
 @pytest.mark.parametrize("kwargs, argument", [
     ({"name": "fashion-mnist"}, "fashion_mnist"),
     ({"name": "moons", "val_fraction": 1.5}, "val_fraction"),
-    ({"name": "moons", "val_fraction": 0}, "val_fraction"),
+    ({"name": "moons", "val_fraction": -0.1}, "val_fraction"),
+    ({"name": "moons", "val_fraction": 1}, "val_fraction"),
     ({"name": "moons", "limit": 0}, "limit"),
 ])
 def test_bad_arguments_are_named(kwargs, argument):

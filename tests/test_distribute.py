@@ -140,44 +140,6 @@ def test_multiworker_patch_touches_nothing_outside_its_block():
     assert (trainer.TensorFlowTrainer._maybe_symbolic_build, trainer.reduce_per_replica) == before
 
 
-# ---- precision --------------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("precision", training.PRECISIONS)
-def test_precision_resolves_to_a_keras_policy(precision):
-    policy = training.resolve_precision(precision)
-    assert policy in ("float32", "mixed_float16", "mixed_bfloat16")
-    if precision == "auto":
-        assert policy == "float32"  # no GPU on this machine: float32 is faster here for conv nets
-
-
-def test_unknown_precision_is_refused():
-    with pytest.raises(ValueError, match="Unknown precision 'fp16'"):
-        training.resolve_precision("fp16")
-    assert main(["train", *TRAIN, "--precision", "fp16"]) == 2
-
-
-def test_dtype_policy_applies_inside_the_block_only():
-    with training.dtype_policy("mixed_bfloat16"):
-        model = models.build("cnn4_bn", input_shape=(16, 16, 1), num_classes=3)
-    assert keras.config.dtype_policy().name == "float32"
-    assert model.get_layer("conv1").compute_dtype == "bfloat16"
-    assert model.get_layer("conv1").variable_dtype == "float32"
-    assert model.get_layer("predictions").compute_dtype == "float32"
-
-
-def test_a_mixed_bfloat16_run_trains_saves_and_reloads(tmp_path):
-    config = experiments.RunConfig(model="cnn4_bn", dataset="digits", epochs=2, batch_size=64, optimizer="momentum",
-                                   lr=0.05, bn_momentum=0.9, precision="mixed_bfloat16", limit=600)
-    metrics = experiments.train(config, tmp_path / "bf16", verbose=0)
-    assert metrics["precision"] == "mixed_bfloat16" and metrics["replicas"] == 1
-    assert metrics["test_accuracy"] > 0.5
-    model = keras.models.load_model(tmp_path / "bf16" / "model.keras")
-    assert model.get_layer("conv2").compute_dtype == "bfloat16"
-    probabilities = model.predict(np.zeros((2, 8, 8, 1), "float32"), verbose=0)
-    assert probabilities.dtype == np.float32
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
-
-
 def test_runs_saved_before_precision_and_strategy_existed_still_resume(tmp_path):
     config = experiments.RunConfig(model="mlp", dataset="digits", epochs=1)
     run_dir = tmp_path / "old"

@@ -169,7 +169,7 @@ def test_kill_9_in_the_fine_tuning_phase_then_the_same_command_resumes_there(tmp
     killed = kill_and_resume(TRANSFER_FLAGS, tmp_path / "killed",
                              lambda position: position.get("phase") == 1 and position["epoch"] >= 2)
     with open(killed / "config.json") as f:
-        assert json.load(f) == TRANSFER.to_dict()
+        assert json.load(f) == {**TRANSFER.to_dict(), "precision": training.resolve_precision("auto")}
     with open(killed / "metrics.json") as f:
         resumed = json.load(f)
     assert _epochs_in_history(killed) == list(range(3)) and resumed["epochs_run"] == 3
@@ -189,7 +189,7 @@ def test_the_command_of_each_saved_model_still_makes_its_config_and_runs_at_tiny
     argv = _manifest_argv(manifest)
     args = _parser().parse_args(argv)
     if argv[0] == "demo":
-        config = experiments.RunConfig(**DEMO)
+        config = experiments.RunConfig(**{**DEMO, "precision": args.precision})
     else:
         config = arguments.config_from_args(args)
     (tmp_path / "saved_run").mkdir()  # the comparison a resumed run makes, against the config the model recorded

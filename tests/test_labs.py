@@ -28,6 +28,8 @@ PLOTS = {"lab1_sine_regression": ["lab1_sine_fit.png"], "lab2_binary_classificat
 
 # Before each notebook in the shared kernel: Keras's and matplotlib's global state back to a fresh kernel's, then
 # every name the previous notebook defined deleted (so a notebook that forgets an import still fails).
+# the demo's figures in the README: 0.9308 in 70 s on the 2 cores (its goal: >= 0.93 in <= 75 s)
+DEMO_ACCURACY, DEMO_SECONDS = 0.93, 75
 RESET = ["%reset -f",
          "import gc, keras, matplotlib.pyplot\n"
          "keras.backend.clear_session(); keras.config.set_dtype_policy('float32'); matplotlib.pyplot.close('all')\n"
@@ -154,13 +156,13 @@ def test_logic_gates(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_reaches_091_in_two_minutes(tmp_path):
+def test_the_demo_reaches_its_figures(tmp_path):
     import json
 
-    from keras_course.cli.main import main
+    from keras_course.cli.main import DEMO, main
 
     assert main(["demo", "--run-dir", str(tmp_path / "run"), "--save-to", str(tmp_path / "saved")]) == 0
-    with open(tmp_path / "saved" / "fashion_mnist_lenet5_bn" / "manifest.json") as f:
+    with open(tmp_path / "saved" / f"fashion_mnist_{DEMO['model']}" / "manifest.json") as f:
         manifest = json.load(f)
-    assert manifest["metrics"]["test_accuracy"] >= 0.91
-    assert manifest["train_seconds"] <= 120
+    assert manifest["metrics"]["test_accuracy"] >= DEMO_ACCURACY
+    assert manifest["train_seconds"] <= DEMO_SECONDS

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from keras_course import data, experiments
+from keras_course import data, experiments, training
 from keras_course.cli.main import main
 from keras_course.experiments.search import default_space, parse_space
 
@@ -84,7 +84,8 @@ def test_each_tuner_writes_its_table_and_a_best_config_that_train_accepts(tuner,
     assert main(["train", "--config", str(tmp_path / "s" / "best_config.json"), "--epochs", "1", "--quiet",
                  "--run-dir", str(tmp_path / "run")]) == 0
     trained = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert trained == {**best, "epochs": 1}  # the command line overrides the file, setting by setting
+    # the command line overrides the file, setting by setting; the run records the policy "auto" stood for
+    assert trained == {**best, "epochs": 1, "precision": training.resolve_precision(best["precision"])}
     assert (tmp_path / "run" / "metrics.json").is_file()
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import tensorflow as tf
 
-from keras_course._checks import check_choice, check_fraction, check_positive
+from keras_course._checks import check_choice, check_positive, check_range
 from keras_course.data import cifar, image_folder, mnist_like, synthetic, tfds_sets
 from keras_course.data.info import DatasetInfo
 
@@ -70,7 +70,7 @@ def check_name(name: str) -> None:
 
 def _split_indices(n, val_fraction, seed):
     order = np.random.default_rng(seed).permutation(n)
-    n_val = max(1, int(round(n * val_fraction)))
+    n_val = max(1, int(round(n * val_fraction))) if val_fraction else 0
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
@@ -128,7 +128,8 @@ def _from_arrays(name, x_train, y_train, x_test, y_test, meta, *, val_fraction, 
         "val": (x_train[val_idx], _targets(y_train[val_idx], task)),
         "test": (x_test, _targets(y_test, task)),
     }
-    datasets = [tf.data.Dataset.from_tensor_slices(splits[k]) for k in ("train", "val", "test")]
+    datasets = [tf.data.Dataset.from_tensor_slices(splits[k]) if k != "val" or val_fraction else None
+                for k in ("train", "val", "test")]
     info = DatasetInfo(
         name=name,
         task=task,
@@ -154,7 +155,7 @@ def _from_image_folder(name, *, val_fraction, seed, limit, image_size):
     size = meta["extras"]["image_size"]
     decode = functools.partial(image_folder.decode_dataset, image_size=size, channels=3)
     train = decode([paths[i] for i in train_idx], labels[train_idx])
-    val = decode([paths[i] for i in val_idx], labels[val_idx])
+    val = decode([paths[i] for i in val_idx], labels[val_idx]) if val_fraction else None
     test = decode(test_paths, test_labels)
     info = DatasetInfo(name=name, task=meta["task"], input_shape=(*size, 3), num_classes=len(meta["class_names"]),
                        class_names=meta["class_names"], source=meta["source"],
@@ -184,7 +185,7 @@ def _from_tfds(name, *, val_fraction, seed, limit, data_dir, image_size):
 
     indexed = pool.enumerate()
     train = indexed.filter(in_train).map(drop_index)
-    val = indexed.filter(in_val).map(drop_index)
+    val = indexed.filter(in_val).map(drop_index) if val_fraction else None
     info = DatasetInfo(name=name, task=meta["task"], input_shape=(*meta["extras"]["image_size"], 3),
                        num_classes=len(meta["class_names"]), class_names=meta["class_names"], source=meta["source"],
                        sizes={}, value_range=(0, 255), extras=meta["extras"])
@@ -198,7 +199,8 @@ def load(name: str, *, val_fraction: float = 0.1, seed: int = 0, limit: int | No
 
     Args:
         name: str. A name from `list_datasets()`, or "image_folder:PATH".
-        val_fraction: float in (0, 1). Share of the training examples held out for validation. Default 0.1.
+        val_fraction: float in [0, 1). Share of the training examples held out for validation. Default 0.1;
+            0 trains on every training example and returns None for `val`.
         seed: int. Chooses the validation split (and the subset kept by `limit`); same seed, same split. Default 0.
         limit: int or None. Keep at most this many training and this many test examples, for quick runs.
         data_dir: str or None. A folder to look in first for files of downloadable datasets.
@@ -216,7 +218,7 @@ def load(name: str, *, val_fraction: float = 0.1, seed: int = 0, limit: int | No
         ('binary', 2)
     """
     check_name(name)
-    check_fraction("val_fraction", val_fraction)
+    check_range("val_fraction", val_fraction, 0, 1, example=0.1)
     if limit is not None:
         check_positive("limit", limit, integer=True)
     if isinstance(seed, bool) or not isinstance(seed, int):

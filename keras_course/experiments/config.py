@@ -3,7 +3,7 @@
 import dataclasses
 
 from keras_course import data, models
-from keras_course._checks import check_choice, check_fraction, check_int, check_positive
+from keras_course._checks import check_choice, check_int, check_positive, check_range
 from keras_course.training import OPTIMIZERS, PRECISIONS, SCHEDULES, STRATEGIES
 
 
@@ -34,7 +34,8 @@ class RunConfig:
     weight_decay: float = setting(None, "decoupled weight decay (default: none; adamw: 1e-4)")
     label_smoothing: float = setting(0.0, "label smoothing in [0, 1)")
     augment: object = setting("none", "policy (none, light, standard, strong) or steps, e.g. 'flip,rotate:0.1'")
-    val_fraction: float = setting(0.1, "share of the training examples held out for validation")
+    val_fraction: float = setting(0.1, "share of the training examples held out for validation; 0: train on all of "
+                                  "them (no early stopping, no best checkpoint, the last epoch is kept)")
     seed: int = setting(0, "seed of the split, the initialisation, the data order and the augmentation")
     patience: int = setting(None, "early stopping patience in epochs (default: off)")
     limit: int = setting(None, "use at most N training and N test examples")
@@ -49,7 +50,8 @@ class RunConfig:
     jit_compile: object = setting("auto", "XLA compilation: auto (on with a GPU, off on the CPU, where it is slower), "
                                   "on or off")
     deterministic_ops: bool = setting(False, "bit-for-bit repeatable TF ops (slower on GPU)")
-    precision: str = setting("auto", "auto (mixed_float16 with a GPU, float32 on the CPU), float32, mixed_float16 or "
+    precision: str = setting("auto", "auto (by hardware: mixed_bfloat16 on a CPU or GPU that computes bfloat16, "
+                             "mixed_float16 on an older GPU, float32 elsewhere), float32, mixed_float16 or "
                              "mixed_bfloat16")
     strategy: str = setting("default", "default (one device), mirrored (every local GPU, or every logical CPU) or "
                             "multiworker (the cluster in TF_CONFIG; run the same command on every worker)")
@@ -102,9 +104,17 @@ class RunConfig:
             raise ValueError("deterministic_ops=True cannot be combined with jit_compile=True: XLA does not guarantee "
                              "deterministic ops, and Keras would silently compile without it. Drop one of the two.")
         check_choice("strategy", self.strategy, STRATEGIES)
-        check_fraction("val_fraction", self.val_fraction)
+        check_range("val_fraction", self.val_fraction, 0, 1, example=0.1)
         if self.patience is not None:
             check_positive("patience", self.patience, integer=True)
+        if not self.val_fraction:  # nothing to watch: refuse what watches the validation loss
+            if self.patience is not None:
+                raise ValueError(f"Early stopping (patience={self.patience!r}) watches the validation loss, and "
+                                 "val_fraction=0 leaves no validation split: keep one (e.g. val_fraction=0.1) or turn "
+                                 "early stopping off.")
+            if self.schedule == "plateau":
+                raise ValueError("schedule='plateau' watches the validation loss, and val_fraction=0 leaves no "
+                                 "validation split: keep one (e.g. val_fraction=0.1) or choose another schedule.")
         if self.limit is not None:
             check_positive("limit", self.limit, integer=True)
         data.check_classes(self.classes)  # the upper bound is checked when the dataset is loaded

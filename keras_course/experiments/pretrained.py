@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_course import export, training
 from keras_course.experiments.run_dir import load_run
 
 
@@ -27,8 +28,10 @@ def sha256(path):
 def save_pretrained(run_dir: str | os.PathLike, root: str | os.PathLike, name: str, *, command: str) -> str:
     """Copy a finished run's model into `root/name/` with manifest.json; returns the folder.
 
-    The manifest records what the model is, its data and classes, test metrics, parameter count, the sha256 of
-    the weights file, the date, library versions and the exact command that reproduces it.
+    The folder holds the .keras model, its weights and the run's SavedModel (uint8 images in, for serving). The
+    manifest records what the model is, its data and classes, test metrics, parameter count, the precision it
+    trained in, the sha256 of the weights file, the date, library versions and the exact command that reproduces
+    it.
     """
     config, metrics = load_run(run_dir)
     folder = os.path.join(root, name)
@@ -36,8 +39,11 @@ def save_pretrained(run_dir: str | os.PathLike, root: str | os.PathLike, name: s
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     shutil.copy2(os.path.join(run_dir, "model.keras"), os.path.join(tmp, "model.keras"))
-    model = keras.models.load_model(os.path.join(tmp, "model.keras"))
+    # uncompiled: the weights file and the SavedModel hold the model's variables, not the optimizer's too
+    model = keras.models.load_model(os.path.join(tmp, "model.keras"), compile=False)
     model.save_weights(os.path.join(tmp, "model.weights.h5"))
+    # what a server loads without keras_course: raw uint8 images in, "probabilities" out
+    export.export_saved_model(model, os.path.join(tmp, "saved_model"))
     dataset = metrics["dataset"]
     manifest = {
         "name": name,
@@ -50,12 +56,13 @@ def save_pretrained(run_dir: str | os.PathLike, root: str | os.PathLike, name: s
         "epochs_run": metrics["epochs_run"],
         "train_seconds": metrics["train_seconds"],
         "params": metrics["params"],
+        "precision": metrics.get("precision", "float32"),  # runs saved before precision existed trained in float32
         "weights_sha256": sha256(os.path.join(tmp, "model.weights.h5")),
         "model_sha256": sha256(os.path.join(tmp, "model.keras")),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        "machine": f"{platform.machine()}, {training.precision.cpu_model()}, {os.cpu_count()} CPU cores",
         "config": config.to_dict(),
         "command": command,
     }

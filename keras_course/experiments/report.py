@@ -58,12 +58,14 @@ def evaluate_model(model: keras.Model, test_ds: tf.data.Dataset, info: DatasetIn
 
 def best_epoch(history, early=None):
     """The 0-based epoch the saved model stands for: `early` stopping's restored epoch (lowest val_loss) when
-    given, otherwise the best validation accuracy (or lowest val_loss)."""
+    given, otherwise the best validation accuracy (or lowest val_loss); the last epoch without validation."""
     if early is not None and early.best_epoch is not None:
         return int(early.best_epoch)
     if "val_accuracy" in history:
         return int(np.nanargmax(history["val_accuracy"]))
-    return int(np.nanargmin(history["val_loss"]))
+    if "val_loss" in history:
+        return int(np.nanargmin(history["val_loss"]))
+    return len(history["loss"]) - 1
 
 
 def _single_device_copy(model, options):
@@ -103,7 +105,8 @@ def finish_run(config, run_dir, model, test_ds, info, *, callbacks, strategy, op
         precision=training.resolve_precision(config.precision),
         dataset=info.to_dict(),
     )
-    viz.learning_curves(history, os.path.join(run_dir, "learning_curves.png"), best_epoch=best,
+    viz.learning_curves(history, os.path.join(run_dir, "learning_curves.png"),
+                        best_epoch=best if "val_loss" in history else None,
                         stopped_epoch=early.stopped_epoch if early else None,
                         title=f"{config.model} on {config.dataset}")
     shutil.rmtree(os.path.join(run_dir, training.callbacks.BACKUP_DIR), ignore_errors=True)

@@ -9,6 +9,7 @@ last). While a run is unfinished, backup/ holds what resuming needs, in whicheve
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import time
@@ -48,6 +49,8 @@ def train(config: RunConfig, run_dir: str | os.PathLike, *, overwrite: bool = Fa
     only the chief writes `run_dir` and gets the metrics, the others return {"chief": False, ...}.
     """
     config = engine.as_config(config)
+    # config.json records the policy "auto" stood for on this machine: its settings reproduce the model anywhere
+    config = dataclasses.replace(config, precision=training.resolve_precision(config.precision))
     run_dir = os.fspath(run_dir)
     strategy = training.make_strategy(config.strategy)  # first: a multi-worker cluster connects at start-up
     train_ds, val_ds, test_ds, info = engine.load_splits(config)
@@ -62,7 +65,8 @@ def train(config: RunConfig, run_dir: str | os.PathLike, *, overwrite: bool = Fa
         clock = data.EpochClock()
         train_pipe, val_pipe = engine.pipelines(config, train_ds, val_ds, clock=clock)
         callbacks = [_EpochSeconds()] + training.make_callbacks(work_dir, patience=config.patience, clock=clock,
-                                                                 plateau=config.schedule == "plateau")
+                                                                 plateau=config.schedule == "plateau",
+                                                                 checkpoint=val_ds is not None)
         options = engine.compile_options(config, info, replicas=strategy.num_replicas_in_sync)
         multiworker = training.multiworker_fit_patch() if training.is_multiworker(strategy) else contextlib.nullcontext()
         with multiworker:

@@ -14,6 +14,7 @@ import shutil
 
 import numpy as np
 
+from keras_course import training
 from keras_course.experiments.config import TRANSFER_DEFAULTS, RunConfig
 
 __all__ = ["CONFIG", "METRICS", "HISTORY", "RunDirectoryError", "changed_settings", "claim", "load_run", "prepare_run",
@@ -102,8 +103,11 @@ def changed_settings(run_dir: str, config: RunConfig) -> list:
 
 def _comparable(values):
     """A config's settings as JSON values, every setting it lacks (transfer settings too) at its default: settings
-    added since a run was saved do not make it look different."""
+    added since a run was saved do not make it look different, and "auto" precision is the policy it stands for
+    here (`train` records the policy it used)."""
     values = json.loads(json.dumps(RunConfig.with_defaults(values), default=jsonable))
+    if values.get("precision") == "auto":
+        values["precision"] = training.resolve_precision("auto")
     if values.get("transfer") is not None:
         values["transfer"] = {**TRANSFER_DEFAULTS, **values["transfer"]}
     return values

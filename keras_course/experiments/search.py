@@ -322,6 +322,9 @@ def search(config: RunConfig | dict, run_dir: str | os.PathLike, *, space: dict 
     if config.transfer is not None or config.strategy != "default":
         raise ValueError("search trains ordinary single-device runs: drop the transfer and strategy settings. "
                          f"Received: transfer={config.transfer!r}, strategy={config.strategy!r}")
+    if not config.val_fraction:
+        raise ValueError("search scores each trial on the validation split, and val_fraction=0 leaves none: keep "
+                         "one, e.g. val_fraction=0.1.")
     _check_tensorboard()
     run_dir = os.fspath(run_dir)
     train_ds, val_ds, _, info = engine.load_splits(config)

@@ -20,7 +20,7 @@ import numpy as np
 
 from keras_course._checks import check_choice
 from keras_course.export import runtimes
-from keras_course.export.inference import check_exportable, is_image_model, signature_names
+from keras_course.export.inference import check_exportable, inference_model, is_image_model, signature_names
 from keras_course.export.onnx import export_onnx
 from keras_course.export.saved_model import export_saved_model
 from keras_course.export.tflite import check_representative_data, export_tflite
@@ -162,6 +162,7 @@ def export(model: keras.Model, directory: str | os.PathLike, *, formats: str | S
     """
     check_exportable(model)
     formats = check_formats(formats)
+    model = inference_model(model)  # the float32 reference every format is compared with
     if test_data is not None and len(test_data[0]) != len(test_data[1]):
         raise ValueError(f"test_data must be (x, y) of one length. Received: {len(test_data[0])} examples and "
                          f"{len(test_data[1])} labels")

@@ -1,8 +1,11 @@
-"""The model every export starts from: augmentation removed, the serving signature's names and dtypes fixed.
+"""The model every export starts from: augmentation removed, float32 throughout, the serving signature fixed.
 
 Random augmentation layers are identities at inference, but left in a graph they carry random-number ops that some
 converters mishandle (an ONNX file that converts and then fails in onnxruntime), so they are taken out before any
-conversion. The remaining layers are shared, not copied: the inference model has the trained weights.
+conversion. A model trained under a mixed policy (bfloat16 or float16 compute, float32 weights) is exported as a
+float32 copy with the same weights: TFLite has no bfloat16 kernels, and every format then computes what the float32
+reference computes. Otherwise the remaining layers are shared, not copied: the inference model has the trained
+weights.
 """
 
 from __future__ import annotations
@@ -25,22 +28,36 @@ def _contains_augmentation(model):
                for layer in model.layers)
 
 
+def _computes_below_float32(model):
+    return any(getattr(layer, "compute_dtype", "float32") in ("bfloat16", "float16")
+               or (isinstance(layer, keras.Model) and _computes_below_float32(layer)) for layer in model.layers)
+
+
 def inference_model(model: keras.Model) -> keras.Model:
-    """`model` without its augmentation layers (weights shared); `model` itself when it has none.
+    """`model` without its augmentation layers and in float32 (weights shared, or copied into the float32
+    layers of a mixed-precision model); `model` itself when it needs neither.
 
     Subclassed models cannot be rebuilt layer by layer; they are returned as they are (every export calls them
     with training=False, which keeps augmentation inactive).
     """
-    if not _contains_augmentation(model):
+    mixed = _computes_below_float32(model)
+    if not mixed and not _contains_augmentation(model):
         return model
 
-    def keep_or_skip(layer):
-        return keras.layers.Identity(name=layer.name) if is_augmentation(layer) else layer
+    def rebuild(layer):
+        if is_augmentation(layer):
+            return keras.layers.Identity(name=layer.name)
+        if not mixed:
+            return layer
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
 
     try:
-        return keras.models.clone_model(model, clone_function=keep_or_skip, recursive=True)
+        clone = keras.models.clone_model(model, clone_function=rebuild, recursive=True)
     except (ValueError, TypeError, NotImplementedError):  # a subclassed model somewhere inside
         return model
+    if mixed:
+        clone.set_weights(model.get_weights())
+    return clone
 
 
 def check_exportable(model):

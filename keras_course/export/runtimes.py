@@ -27,7 +27,10 @@ class KerasRuntime:
             import keras_course.models  # noqa: F401
             import keras_course.training  # noqa: F401
 
-            self.model = keras.models.load_model(path_or_model, safe_mode=True)
+            from keras_course.export.inference import inference_model
+
+            # what every other format serves: a run's mixed-precision model runs as its float32 copy
+            self.model = inference_model(keras.models.load_model(path_or_model, safe_mode=True))
         self.input_shape = tuple(self.model.inputs[0].shape[1:])
 
     def predict(self, batch):

@@ -1,13 +1,17 @@
 """Mixed precision by name: which Keras dtype policy a run builds its model under.
 
-"auto" is mixed_float16 on a GPU (tensor cores; Keras adds loss scaling when it compiles such a model) and float32
-on the CPU: measured here (2-core AVX-512 BF16 CPU), mixed_bfloat16 trained vgg11_bn 2.7x faster but cnn4_bn and
-resnet20 no faster, so it is offered, not chosen. The classifier layer stays float32 under every policy.
+"auto" follows the hardware. On a GPU: mixed_bfloat16 where it computes bfloat16 natively (compute capability 8.0
+and later: A100, H100, RTX 30xx on), mixed_float16 before that (tensor cores since 7.0; Keras adds loss scaling
+when it compiles such a model). On a CPU: mixed_bfloat16 where the CPU has bfloat16 instructions (AVX512-BF16 or
+AMX-BF16), float32 elsewhere, where bfloat16 would be emulated and slower. Measured on a 2-core AVX512-BF16 CPU
+(`python -m bench precision`): see the README's Performance section for the families that gain and those that do
+not. The classifier layer stays float32 under every policy.
 """
 
 from __future__ import annotations
 
 import contextlib
+import platform
 from collections.abc import Iterator
 
 import keras
@@ -16,14 +20,56 @@ import tensorflow as tf
 from keras_course._checks import check_choice
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+CPUINFO = "/proc/cpuinfo"
+CPU_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")  # its names for native bfloat16 arithmetic
+GPU_BFLOAT16_CAPABILITY = (8, 0)
+
+
+def cpu_flags(cpuinfo: str | None = None) -> frozenset:
+    """The instruction-set flags of the first CPU listed in `cpuinfo` (default CPUINFO; empty without such a file)."""
+    try:
+        with open(cpuinfo or CPUINFO, errors="replace") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU's model name in `cpuinfo` (default CPUINFO), or the platform's processor string without one."""
+    try:
+        with open(cpuinfo or CPUINFO, errors="replace") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown CPU")
+    except OSError:
+        return platform.processor() or "unknown CPU"
+
+
+def cpu_computes_bfloat16() -> bool:
+    """True on a CPU with bfloat16 instructions (AVX512-BF16 or AMX-BF16)."""
+    return bool(cpu_flags() & set(CPU_BFLOAT16_FLAGS))
+
+
+def gpu_policy(compute_capability: tuple | None) -> str:
+    """The mixed policy for a GPU of `compute_capability` (major, minor); None (unknown) counts as pre-8.0."""
+    native = compute_capability is not None and tuple(compute_capability) >= GPU_BFLOAT16_CAPABILITY
+    return "mixed_bfloat16" if native else "mixed_float16"
+
+
+def auto_precision() -> str:
+    """The policy "auto" stands for on this machine (see the module docstring)."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return gpu_policy(details.get("compute_capability"))
+    return "mixed_bfloat16" if cpu_computes_bfloat16() else "float32"
 
 
 def resolve_precision(precision: str = "auto") -> str:
     """The Keras dtype policy name for `precision` (one of PRECISIONS) on this machine."""
     check_choice("precision", precision, PRECISIONS)
-    if precision == "auto":
-        return "mixed_float16" if tf.config.list_physical_devices("GPU") else "float32"
-    return precision
+    return auto_precision() if precision == "auto" else precision
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from keras_course._checks import check_choice, check_range
-from keras_course.models.common import check_input_shape
+from keras_course.models.common import check_input_shape, classifier as classifier_head
 from keras_course.models.layers import BackbonePreprocessing
 from keras_course.transfer.backbones import KERAS_BACKBONES, PROJECT_PREFIX, load_backbone, read_manifest
 
@@ -79,7 +79,7 @@ def build_classifier(backbone: str, num_classes: int, *, weights: str | None = "
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
     activation = "sigmoid" if num_classes == 1 else "softmax"
-    outputs = keras.layers.Dense(num_classes, activation=activation, name="predictions")(x)
+    outputs = classifier_head(x, num_classes, activation)  # float32 under a mixed policy too
     return keras.Model(inputs, outputs, name=name or f"{found.model.name}_classifier")
 
 

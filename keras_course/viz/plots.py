@@ -29,12 +29,14 @@ def _save(fig, path):
 
 
 def read_history(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """history.csv (written by CSVLogger) as {column: numpy array}."""
+    """history.csv (written by CSVLogger) as {column: numpy array}; missing values are NaN, and columns with no
+    value at all are left out (CSVLogger adds empty "val_" columns, "NA" throughout, to a run without validation)."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows:
         return {}
-    return {k: np.array([float(r[k]) if r[k] not in ("", None) else np.nan for r in rows]) for k in rows[0]}
+    history = {k: np.array([float(r[k]) if r[k] not in ("", "NA", None) else np.nan for r in rows]) for k in rows[0]}
+    return {k: v for k, v in history.items() if not np.all(np.isnan(v))}
 
 
 def learning_curves(history: Mapping[str, np.ndarray], path: str | os.PathLike, *, best_epoch: int | None = None,
