@@ -4,7 +4,7 @@ The evidence behind `precision="auto"` on the CPU: each model is built twice (on
 library's way, warmed up, then timed in alternation on one fixed batch of Fashion-MNIST-sized images (28x28x1; the
 32x32 families' small stems take them too). ratio = bfloat16 img/s over float32 img/s: above 1 where bfloat16 pays.
 On a CPU without bfloat16 instructions the bfloat16 side is emulated, and the ratio says how much that costs.
-JSON: {"batch_size": ..., "bfloat16_hardware": ..., "models": {LABEL: {"model": ..., "options": ..., "params": ...,
+JSON: {"batch_size": ..., "models": {LABEL: {"model": ..., "options": ..., "params": ...,
        "float32_img_per_s": ..., "bfloat16_img_per_s": ..., "ratio": ...}}, "machine": {...}, "peak_rss_mb": ...}
 """
 
@@ -33,8 +33,7 @@ def run(quick=False, batch_size=128, only=None):
     from keras_course import models, training
 
     common.pin_tensorflow_threads()
-    result = {"batch_size": batch_size, "quick": quick, "bfloat16_hardware": training.precision.cpu_computes_bfloat16(),
-              "machine": common.machine(), "models": {}}
+    result = {"batch_size": batch_size, "quick": quick, "machine": common.machine(), "models": {}}
     for label, name, options, n_steps in MODELS:
         if (only and label not in only and name not in only) or (quick and name not in ("mlp", "cnn4_bn")):
             continue
@@ -58,7 +57,7 @@ def run(quick=False, batch_size=128, only=None):
 
 
 def show(result):
-    hardware = "with" if result["bfloat16_hardware"] else "without"
+    hardware = "with" if result["machine"]["bfloat16_hardware"] else "without"
     print(f"training images/s at batch {result['batch_size']}, a CPU {hardware} bfloat16 instructions")
     print(f"{'model':<24} {'params':>11} {'float32':>9} {'bfloat16':>9} {'ratio':>6}")
     for label, row in result["models"].items():

@@ -102,7 +102,7 @@ def finish_run(config, run_dir, model, test_ds, info, *, callbacks, strategy, op
         params=int(model.count_params()),
         replicas=replicas,
         weights_sha256=digest,
-        precision=training.resolve_precision(config.precision),
+        precision=config.precision,  # `train` resolved "auto"
         dataset=info.to_dict(),
     )
     viz.learning_curves(history, os.path.join(run_dir, "learning_curves.png"),

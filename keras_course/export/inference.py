@@ -23,14 +23,13 @@ def is_augmentation(layer):
                                              and isinstance(layer, keras.layers.Layer))
 
 
-def _contains_augmentation(model):
-    return any(is_augmentation(layer) or (isinstance(layer, keras.Model) and _contains_augmentation(layer))
-               for layer in model.layers)
+def _any_layer(model, test):
+    """True when `test(layer)` holds for a layer of `model` or of a model nested in it."""
+    return any(test(layer) or (isinstance(layer, keras.Model) and _any_layer(layer, test)) for layer in model.layers)
 
 
-def _computes_below_float32(model):
-    return any(getattr(layer, "compute_dtype", "float32") in ("bfloat16", "float16")
-               or (isinstance(layer, keras.Model) and _computes_below_float32(layer)) for layer in model.layers)
+def _computes_below_float32(layer):
+    return getattr(layer, "compute_dtype", "float32") in ("bfloat16", "float16")
 
 
 def inference_model(model: keras.Model) -> keras.Model:
@@ -40,8 +39,8 @@ def inference_model(model: keras.Model) -> keras.Model:
     Subclassed models cannot be rebuilt layer by layer; they are returned as they are (every export calls them
     with training=False, which keeps augmentation inactive).
     """
-    mixed = _computes_below_float32(model)
-    if not mixed and not _contains_augmentation(model):
+    mixed = _any_layer(model, _computes_below_float32)
+    if not mixed and not _any_layer(model, is_augmentation):
         return model
 
     def rebuild(layer):

@@ -25,25 +25,27 @@ CPU_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")  # its names for native bfloat1
 GPU_BFLOAT16_CAPABILITY = (8, 0)
 
 
-def cpu_flags(cpuinfo: str | None = None) -> frozenset:
-    """The instruction-set flags of the first CPU listed in `cpuinfo` (default CPUINFO; empty without such a file)."""
+def _cpuinfo_field(names: tuple, cpuinfo: str | None) -> str | None:
+    """The value of the first line of `cpuinfo` (default CPUINFO) that starts with one of `names`: "" when there
+    is no such line, None when the file cannot be read."""
     try:
         with open(cpuinfo or CPUINFO, errors="replace") as f:
-            for line in f:
-                if line.startswith(("flags", "Features")):
-                    return frozenset(line.split(":", 1)[1].split())
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith(names) and ":" in line), "")
     except OSError:
-        pass
-    return frozenset()
+        return None
+
+
+def cpu_flags(cpuinfo: str | None = None) -> frozenset:
+    """The instruction-set flags of the first CPU listed in `cpuinfo` (default CPUINFO; empty without such a file)."""
+    return frozenset((_cpuinfo_field(("flags", "Features"), cpuinfo) or "").split())
 
 
 def cpu_model(cpuinfo: str | None = None) -> str:
     """The CPU's model name in `cpuinfo` (default CPUINFO), or the platform's processor string without one."""
-    try:
-        with open(cpuinfo or CPUINFO, errors="replace") as f:
-            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown CPU")
-    except OSError:
+    name = _cpuinfo_field(("model name",), cpuinfo)
+    if name is None:
         return platform.processor() or "unknown CPU"
+    return name or "unknown CPU"
 
 
 def cpu_computes_bfloat16() -> bool:
