@@ -79,8 +79,8 @@ def machine():
     import keras
     import tensorflow as tf
 
-    from keras_course.training import precision
+    from keras_course.training import devices, precision
 
-    return {"cpu_count": os.cpu_count(), "threads": threads(), "cpu": precision.cpu_model(), "gpu": bool(tf.config.list_physical_devices("GPU")),
+    return {"cpu_count": os.cpu_count(), "threads": threads(), "cpu": precision.cpu_model(), "gpu": devices.gpu_available(),
             "bfloat16_hardware": precision.cpu_computes_bfloat16(), "auto_precision": precision.resolve_precision("auto"),
             "tensorflow": tf.__version__, "keras": keras.__version__}

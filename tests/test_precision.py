@@ -22,7 +22,7 @@ def cpu_with(monkeypatch, tmp_path):
         cpuinfo = tmp_path / "cpuinfo"
         cpuinfo.write_text(f"processor\t: 0\nmodel name\t: test\nflags\t\t: {flags}\n")
         monkeypatch.setattr(precision, "CPUINFO", str(cpuinfo))
-        monkeypatch.setattr(precision.tf.config, "list_physical_devices", lambda kind=None: [])
+        monkeypatch.setattr(precision.devices, "gpu_compute_capabilities", lambda: [])
 
     return make
 
@@ -51,9 +51,7 @@ def test_cpu_flags_of_a_missing_or_flagless_file_are_empty(tmp_path):
 @pytest.mark.parametrize("capability, policy", [((9, 0), "mixed_bfloat16"), ((8, 0), "mixed_bfloat16"),
                                                 ((7, 5), "mixed_float16"), (None, "mixed_float16")])
 def test_auto_on_a_gpu_is_bfloat16_from_compute_capability_8(monkeypatch, capability, policy):
-    monkeypatch.setattr(precision.tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
-    monkeypatch.setattr(precision.tf.config.experimental, "get_device_details",
-                        lambda device: {} if capability is None else {"compute_capability": capability})
+    monkeypatch.setattr(precision.devices, "gpu_compute_capabilities", lambda: [capability])
     assert training.resolve_precision("auto") == policy
 
 
@@ -97,3 +95,9 @@ def test_a_run_records_the_policy_auto_stood_for_and_still_resumes_with_auto(tmp
     other = "float32" if saved["precision"] != "float32" else "mixed_bfloat16"
     assert experiments.run_dir.changed_settings(str(run_dir), experiments.RunConfig(**{**DIGITS, "precision": other})) \
         == ["precision"]
+
+
+@pytest.mark.parametrize("reported, capability", [((9, 0), (9, 0)), ("8.6", (8, 6)), ("9", (9, 0)), (None, None),
+                                                  ("odd", None), ((), None)])
+def test_compute_capability_reads_what_each_backend_reports(reported, capability):
+    assert training.devices._capability(reported) == capability

@@ -18,19 +18,8 @@ from keras_course import models, training, transfer
 from keras_course.cli.main import main
 from keras_course.training import phases
 
-# one model per family at a small input, narrowed where the family allows it (XLA compile time grows with depth)
-FAMILIES = {
-    "mlp": ((8,), {"dropout": 0.1}),
-    "lenet5_bn": ((28, 28, 1), {}),
-    "cnn4_bn": ((28, 28, 1), {}),
-    "simple_cnn": ((16, 16, 1), {}),
-    "alexnet": ((32, 32, 3), {"stem": "small", "width": 0.25}),
-    "vgg11_bn": ((32, 32, 3), {"stem": "small", "width": 0.25}),
-    "resnet8": ((32, 32, 3), {}),
-    "preact_resnet18": ((32, 32, 3), {"stem": "small", "width": 0.25}),
-    "densenet_bc_100": ((32, 32, 3), {"blocks": (2, 2, 2)}),
-    "googlenet": ((32, 32, 3), {"stem": "small", "width": 0.25}),
-}
+from families import FAMILIES
+
 # measured on the 2 cores: googlenet 25 s (float32) and 46 s (mixed) to compile; these three 9-12 s under mixed
 SLOW = {("googlenet", "float32"), ("googlenet", "mixed_bfloat16"), ("densenet_bc_100", "mixed_bfloat16"),
         ("preact_resnet18", "mixed_bfloat16"), ("vgg11_bn", "mixed_bfloat16")}

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import TYPE_CHECKING
 
+import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_course import _private
 from keras_course.models import registry
-
-if TYPE_CHECKING:
-    import keras
 
 
 def count_params(model: keras.Model) -> tuple[int, int]:
@@ -26,7 +22,17 @@ def count_params(model: keras.Model) -> tuple[int, int]:
 
 
 def flops_per_image(model: keras.Model) -> int | None:
-    """Floating-point operations of one forward pass at batch 1 (a multiply-add counts 2), from TF's profiler."""
+    """Floating-point operations of one forward pass at batch 1 (a multiply-add counts 2), as the backend's own
+    counter sees the inference graph: TensorFlow's profiler, XLA's cost analysis under JAX, PyTorch's
+    FlopCounterMode (matmuls and convolutions only). They agree on the convolutions and dense layers and differ
+    in what else they count (batch norm, pooling, fusion): cnn4_bn at 28x28 is 20.3 M under TensorFlow and
+    16.3 M under JAX. None under another backend."""
+    counter = {"tensorflow": _tensorflow_flops, "jax": _xla_flops, "torch": _torch_flops}.get(keras.backend.backend())
+    return None if counter is None else int(counter(model))
+
+
+def _tensorflow_flops(model):
+    import tensorflow as tf
     from tensorflow.python.profiler import model_analyzer, option_builder  # TF's own op-level FLOP counter
 
     spec = tf.TensorSpec([1, *model.input_shape[1:]], tf.float32)
@@ -37,9 +43,31 @@ def flops_per_image(model: keras.Model) -> int | None:
     logger.setLevel("ERROR")  # the profiler is a TF1 API and says so on every call
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            return int(model_analyzer.profile(graph=graph, options=options).total_float_ops)
+            return model_analyzer.profile(graph=graph, options=options).total_float_ops
     finally:
         logger.setLevel(level)
+
+
+def _xla_flops(model):
+    import jax
+
+    def forward(trainable, non_trainable, x):
+        return model.stateless_call(trainable, non_trainable, x, training=False)[0]
+
+    image = jax.ShapeDtypeStruct((1, *model.input_shape[1:]), "float32")
+    compiled = jax.jit(forward).lower([v.value for v in model.trainable_variables],
+                                      [v.value for v in model.non_trainable_variables], image).compile()
+    cost = compiled.cost_analysis()
+    return (cost[0] if isinstance(cost, list) else cost)["flops"]  # a list of one dict in older JAX
+
+
+def _torch_flops(model):
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(np.zeros((1, *model.input_shape[1:]), "float32"), training=False)
+    return counter.get_total_flops()
 
 
 def depth(model: keras.Model) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import platform
 
 import keras
-import tensorflow as tf
 
 from keras_course._checks import check_choice, check_positive, check_range
 from keras_course.models.common import layers_within
+from keras_course.training.devices import gpu_available
 from keras_course.training.layerwise import with_lr_multipliers
 from keras_course.training.schedules import make_schedule
 
@@ -44,14 +44,15 @@ class SparseCategoricalCrossentropyWithSmoothing(keras.losses.Loss):
         return config
 
 
-def gpu_available():
-    return bool(tf.config.list_physical_devices("GPU"))
-
-
 def resolve_jit(jit_compile: bool | str) -> bool:
-    """"auto" means XLA on a GPU and off on the CPU, where it measured about 2x slower for conv nets."""
+    """"auto" means: under TensorFlow, XLA on a GPU and off on the CPU, where it measured about 2x slower for conv
+    nets; under JAX always, since XLA is how JAX runs a step at speed; under PyTorch off (Keras would call
+    torch.compile, which it marks experimental)."""
     check_choice("jit_compile", jit_compile, ("auto", True, False))
-    return gpu_available() if jit_compile == "auto" else jit_compile
+    if jit_compile != "auto":
+        return jit_compile
+    backend = keras.backend.backend()
+    return backend == "jax" or (backend == "tensorflow" and gpu_available())
 
 
 def infer_task(model: keras.Model) -> str:
@@ -127,7 +128,7 @@ def compile_model(model: keras.Model, *, task: str | None = None, optimizer: str
         schedule: one of SCHEDULES (see `make_schedule`); decaying ones need `total_steps`.
         total_steps, warmup_steps: int. Steps of the whole run, and of cosine warm-up.
         label_smoothing: float in [0, 1). For classification losses.
-        jit_compile: "auto" (XLA on GPU only), True or False.
+        jit_compile: "auto" (see `resolve_jit`: XLA on a GPU, and always under JAX), True or False.
         steps_per_execution: int > 0. Training steps run per call into the graph. Keras 3.15 runs whole calls:
             `fit(repeating_dataset, steps_per_epoch=N)` trains N rounded up to a multiple of it, so choose N
             as a multiple (datasets that end, like `data.make_pipeline`'s, are not affected).

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 _ACTIVATION_LAYERS = (keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU)
 
@@ -33,6 +32,8 @@ def layer_statistics(model: keras.Model, x: np.ndarray, y: np.ndarray) -> list[d
             outputs.append(after.output)
     if not watched:
         raise ValueError(f"Model {model.name!r} has no Dense or Conv2D layer to measure.")
+    import tensorflow as tf  # GradientTape: this lab tool is TensorFlow's
+
     probe = keras.Model(model.input, outputs + [model.output])
     kernels = [layer.kernel for layer in watched]
     with tf.GradientTape() as tape:

@@ -15,9 +15,9 @@ import platform
 from collections.abc import Iterator
 
 import keras
-import tensorflow as tf
 
 from keras_course._checks import check_choice
+from keras_course.training import devices
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 CPUINFO = "/proc/cpuinfo"
@@ -61,10 +61,9 @@ def gpu_policy(compute_capability: tuple | None) -> str:
 
 def auto_precision() -> str:
     """The policy "auto" stands for on this machine (see the module docstring)."""
-    gpus = tf.config.list_physical_devices("GPU")
+    gpus = devices.gpu_compute_capabilities()
     if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        return gpu_policy(details.get("compute_capability"))
+        return gpu_policy(gpus[0])
     return "mixed_bfloat16" if cpu_computes_bfloat16() else "float32"
 
 
