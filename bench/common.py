@@ -75,12 +75,17 @@ def write_json(path, result):
 
 
 def machine():
-    """Facts that make a figure comparable: cores, threads used, CPU model, library versions."""
+    """Facts that make a figure comparable: cores, threads used, CPU model, Keras backend, library versions
+    (TensorFlow's is None on a machine without it, such as the GPU one `bench gpu` runs on)."""
     import keras
-    import tensorflow as tf
 
     from keras_course.training import devices, precision
 
+    try:
+        import tensorflow as tf
+        tensorflow_version = tf.__version__
+    except ImportError:
+        tensorflow_version = None
     return {"cpu_count": os.cpu_count(), "threads": threads(), "cpu": precision.cpu_model(), "gpu": devices.gpu_available(),
             "bfloat16_hardware": precision.cpu_computes_bfloat16(), "auto_precision": precision.resolve_precision("auto"),
-            "tensorflow": tf.__version__, "keras": keras.__version__}
+            "backend": keras.backend.backend(), "tensorflow": tensorflow_version, "keras": keras.__version__}

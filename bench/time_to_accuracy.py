@@ -38,6 +38,17 @@ def flip_tta_accuracy(model, x, y, flip=True, batch_size=1024):
     return float(np.mean(probabilities.argmax(axis=1) == y))
 
 
+def record_epoch(per_epoch, seconds_to, train_seconds, accuracy, *, verbose=False):
+    """Append one epoch's clock and accuracy to `per_epoch`; give each target of `seconds_to` ("0.92": None, ...)
+    that this accuracy reaches first the training seconds so far."""
+    per_epoch.append({"epoch": len(per_epoch) + 1, "train_seconds": round(train_seconds, 2), "test_accuracy": accuracy})
+    for target, seconds in seconds_to.items():
+        if seconds is None and accuracy >= float(target):
+            seconds_to[target] = round(train_seconds, 2)
+    if verbose:
+        print(f"epoch {len(per_epoch)}: {train_seconds:7.1f} s of training, test accuracy {accuracy:.4f}", flush=True)
+
+
 def train_to_accuracy(recipe, *, targets=TARGETS, limit=None, verbose=False):
     import keras
 
@@ -65,12 +76,7 @@ def train_to_accuracy(recipe, *, targets=TARGETS, limit=None, verbose=False):
         model.fit(pipe, initial_epoch=epoch, epochs=epoch + 1, verbose=0, shuffle=False)
         train_seconds += time.perf_counter() - start
         accuracy = flip_tta_accuracy(model, x_test, y_test, flip=recipe["flip_tta"])
-        per_epoch.append({"epoch": epoch + 1, "train_seconds": round(train_seconds, 2), "test_accuracy": accuracy})
-        for target in targets:
-            if accuracy >= target and seconds_to[f"{target:.2f}"] is None:
-                seconds_to[f"{target:.2f}"] = round(train_seconds, 2)
-        if verbose:
-            print(f"epoch {epoch + 1}: {train_seconds:7.1f} s of training, test accuracy {accuracy:.4f}", flush=True)
+        record_epoch(per_epoch, seconds_to, train_seconds, accuracy, verbose=verbose)
     return {"model": recipe["model"], "recipe": recipe, "params": models.count_params(model)[1],
             "seconds_to": seconds_to, "goals_seconds": GOALS, "test_accuracy": per_epoch[-1]["test_accuracy"],
             "epochs": recipe["epochs"], "per_epoch": per_epoch, "peak_rss_mb": common.peak_rss_mb(),

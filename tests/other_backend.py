@@ -6,29 +6,12 @@ from TensorFlow's, then trains the asked families one step on numpy arrays. Prin
 """
 
 import argparse
-import importlib.machinery
 import json
 import sys
 
+import import_guard
 
-class _PathFinderWithoutTensorFlow:
-    """sys.meta_path's PathFinder, except that TensorFlow is not found: as on a machine where it is not installed
-    (importlib.util.find_spec returns None, import raises ModuleNotFoundError)."""
-
-    HIDDEN = ("tensorflow", "tensorflow_datasets", "tf_keras")
-
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if name.split(".")[0] in _PathFinderWithoutTensorFlow.HIDDEN:
-            return None
-        return importlib.machinery.PathFinder.find_spec(name, path, target)
-
-    def __getattr__(self, name):
-        return getattr(importlib.machinery.PathFinder, name)
-
-
-sys.meta_path[:] = [_PathFinderWithoutTensorFlow() if finder is importlib.machinery.PathFinder else finder
-                    for finder in sys.meta_path]
+import_guard.hide("tensorflow", "tensorflow_datasets", "tf_keras")
 
 import numpy as np  # noqa: E402
 

@@ -2,7 +2,8 @@
 
 A policy is a name ("none", "light", "standard", "strong") or a list of steps; a step is a string from `STEPS`
 (optionally "name:strength", e.g. "rotate:0.1") or a Keras image preprocessing layer. Augmentation runs in the
-tf.data pipeline on whole batches and is never part of a saved model.
+tf.data pipeline on whole batches and is never part of a saved model. The steps themselves are backend-neutral
+(`python -m bench gpu` applies them under JAX); `apply`, the pipeline's seeded call, is TensorFlow's.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import keras
-import tensorflow as tf
 
 from keras_course._checks import check_choice
 
@@ -35,7 +35,8 @@ class PadAndCrop:
 
     def _pad(self, images):
         (ph, pw) = self.pad
-        return tf.pad(images, [[0, 0], [ph, ph], [pw, pw], [0, 0]], mode="REFLECT")
+        # the crop layer's backend: TensorFlow inside tf.data, else Keras's own (JAX in bench gpu)
+        return self.crop.backend.numpy.pad(images, [[0, 0], [ph, ph], [pw, pw], [0, 0]], mode="reflect")
 
 
 # step name -> (factory taking a strength, default strength)
@@ -100,18 +101,24 @@ class _FixedSeed(keras.random.SeedGenerator):
     """
 
     def __init__(self, seed_tensor):  # deliberately no super().__init__: that would create a state variable
+        import tensorflow as tf
+
         self.name = "fixed_seed"
         self.backend = keras.backend
         self._seed = tf.cast(seed_tensor, tf.int32)
         self._count = 0
 
     def next(self, ordered=True):
+        import tensorflow as tf
+
         self._count += 1
         return tf.random.experimental.stateless_fold_in(self._seed, self._count)
 
 
 def apply(steps, images, seed):
     """Augment a batch of images (float32, 0–255) with `steps`, randomness drawn from the 2-int `seed` tensor."""
+    import tensorflow as tf
+
     images = tf.cast(images, tf.float32)
     for index, step in enumerate(steps):
         step_seed = _FixedSeed(tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int32), index))
