@@ -1,12 +1,19 @@
 """Every lab as a Jupyter notebook, generated from its script (the one source of truth).
 
-A lab script is a docstring, settings and helpers, and a `main(argv)` whose steps start with `## ` comments. Its
+Lessons (`keras_course.labs`' format, the labs being moved to it one by one): the script is jupytext's percent
+format, its notebook is jupytext's reading of it, committed *executed* by papermill, with the figures inline
+(EXECUTE_QUICK lists the labs whose full run is too long to commit: those run with QUICK = True). A notebook is
+up to date when its cells' types, sources and tags equal the script's (outputs and papermill's injected
+parameters aside).
+
+Older labs: a docstring, settings and helpers, and a `main(argv)` whose steps start with `## ` comments. Their
 notebook is the docstring as the title, the settings as one cell, an `argv` cell (tagged "parameters": set it to
 ["--quick"] for a fast run), then one markdown heading and one code cell per step of `main`. The final
 `return VALUE` becomes `VALUE` (shown as the cell's output); an early `return` (a lab that cannot run here, e.g.
-without its data) stops the notebook with the message it printed.
+without its data) stops the notebook with the message it printed. Committed without outputs.
 
-Run: python apps/_notebooks.py        # rewrites apps/notebooks/*.ipynb
+Run: python apps/_notebooks.py          # rewrites the stale apps/notebooks/*.ipynb, executing the lessons
+     python apps/_notebooks.py --all    # rewrites and re-executes every one
      python apps/_notebooks.py --check  # exit 1 if a notebook is out of date
 """
 
@@ -15,7 +22,9 @@ import ast
 import glob
 import os
 import sys
+import tempfile
 import textwrap
+import time
 
 import nbformat
 
@@ -25,8 +34,75 @@ PATH_CELL = ('import os, sys\n'
              'sys.path.insert(0, os.path.abspath(".."))  # apps/: the labs\' shared helpers (_common)')
 
 
+EXECUTE_QUICK = set()  # lessons whose full run would take more than about 3 minutes to commit
+
+
 def lab_scripts():
     return sorted(p for p in glob.glob(os.path.join(APPS, "*.py")) if not os.path.basename(p).startswith("_"))
+
+
+def is_lesson(script):
+    """Whether the script is in the lessons' format (jupytext percent cells) rather than a main(argv)."""
+    with open(script) as f:
+        return f.readline().startswith("# %%")
+
+
+def lesson_notebook(script):
+    """The unexecuted notebook of a lesson: jupytext's reading of the script, with stable cell ids."""
+    import jupytext
+
+    book = jupytext.read(script, fmt="py:percent")
+    book.metadata = nbformat.from_dict({"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                       "language": "python"},
+                                        "language_info": {"name": "python"}})
+    stem = os.path.splitext(os.path.basename(script))[0]
+    for index, cell in enumerate(book.cells):
+        cell.id = f"{stem}-{index}"
+    return book
+
+
+def cell_skeleton(book):
+    """What must match between a lesson's script and its committed notebook: each cell's type, source and tags,
+    papermill's injected-parameters cell left out."""
+    return [(cell.cell_type, cell.source.strip(), tuple(cell.metadata.get("tags", ())))
+            for cell in book.cells if "injected-parameters" not in cell.metadata.get("tags", ())]
+
+
+# TensorFlow's C++ start-up lines (CUDA probing, absl), which ignore TF_CPP_MIN_LOG_LEVEL in 2.21: noise to a reader
+STARTUP_NOISE = ("WARNING: All log messages before absl::InitializeLog()", "I0000 ", "W0000 ", "E0000 ",
+                 "To enable the following instructions:")
+
+
+def without_startup_noise(book):
+    """The notebook with TensorFlow's start-up lines removed from its stderr outputs."""
+    for cell in book.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                output.text = "".join(line for line in output.text.splitlines(keepends=True)
+                                      if not line.startswith(STARTUP_NOISE))
+                if not output.text.strip():
+                    continue
+            kept.append(output)
+        cell.outputs = kept
+    return book
+
+
+def execute_lesson(script, path, *, quick=None, parameters=None, cwd=None):
+    """Execute a lesson's notebook with papermill in a fresh kernel and write it to `path` (figures inline)."""
+    import papermill
+
+    quick = os.path.basename(script)[:-3] in EXECUTE_QUICK if quick is None else quick
+    parameters = dict(parameters or {}, **({"QUICK": True} if quick else {}))
+    with tempfile.TemporaryDirectory() as scratch:
+        source = os.path.join(scratch, "source.ipynb")
+        nbformat.write(lesson_notebook(script), source)
+        book = papermill.execute_notebook(source, path, parameters=parameters, cwd=cwd or scratch,
+                                          kernel_name="python3", progress_bar=False)
+    nbformat.write(without_startup_noise(book), path)
+    return book
 
 
 def _main_function(tree):
@@ -108,25 +184,40 @@ def render(script):
     return nbformat.writes(notebook(script)) + "\n"
 
 
+def is_current(script):
+    """Whether the committed notebook of `script` is what the script generates now."""
+    path = notebook_path(script)
+    if not os.path.exists(path):
+        return False
+    if is_lesson(script):
+        return cell_skeleton(nbformat.read(path, as_version=4)) == cell_skeleton(lesson_notebook(script))
+    with open(path) as f:
+        return f.read() == render(script)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check that every notebook is up to date")
+    parser.add_argument("--all", action="store_true", help="rewrite (and re-execute) every notebook, stale or not")
     args = parser.parse_args(argv)
-    stale = []
+    stale = [script for script in lab_scripts() if args.all or not is_current(script)]
+    if args.check:
+        if stale:
+            names = ", ".join(os.path.relpath(notebook_path(script), APPS) for script in stale)
+            print(f"out of date: {names}; run python apps/_notebooks.py", file=sys.stderr)
+            return 1
+        print(f"checked {len(lab_scripts())} notebooks in {os.path.relpath(OUT)}")
+        return 0
     os.makedirs(OUT, exist_ok=True)
-    for script in lab_scripts():
-        text, path = render(script), notebook_path(script)
-        current = open(path).read() if os.path.exists(path) else None
-        if current != text:
-            stale.append(os.path.relpath(path, APPS))
-            if not args.check:
-                with open(path, "w") as f:
-                    f.write(text)
-    if args.check and stale:
-        print(f"out of date: {', '.join(stale)}; run python apps/_notebooks.py", file=sys.stderr)
-        return 1
-    print(f"{'checked' if args.check else 'wrote'} {len(lab_scripts())} notebooks in {os.path.relpath(OUT)}"
-          + (f" ({len(stale)} changed)" if stale and not args.check else ""))
+    for script in stale:
+        start = time.perf_counter()
+        if is_lesson(script):
+            execute_lesson(script, notebook_path(script))
+        else:
+            with open(notebook_path(script), "w") as f:
+                f.write(render(script))
+        print(f"wrote {os.path.relpath(notebook_path(script))} in {time.perf_counter() - start:.0f} s", flush=True)
+    print(f"{len(stale)} of {len(lab_scripts())} notebooks rewritten in {os.path.relpath(OUT)}")
     return 0
 
 

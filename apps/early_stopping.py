@@ -34,10 +34,11 @@ def main(argv=None):
     best, last = metrics["best_epoch"], metrics["epochs_run"]
 
     ## Look: the curves, the best epoch and where training stopped
-    path = viz.learning_curves(history, os.path.join(args.out, "early_stopping.png"), best_epoch=best - 1,
-                               stopped_epoch=last - 1 if metrics["stopped_early"] else None,
-                               title=f"Early stopping, patience {config.patience}: {config.model_options['hidden']} "
-                                     f"MLP on {config.limit} images")
+    path = os.path.join(args.out, "early_stopping.png")
+    viz.learning_curves(history, path, best_epoch=best - 1,
+                        stopped_epoch=last - 1 if metrics["stopped_early"] else None,
+                        title=f"Early stopping, patience {config.patience}: {config.model_options['hidden']} "
+                              f"MLP on {config.limit} images")
 
     ## Check: the saved model holds the best epoch's weights
     _, val, _, _ = data.load(config.dataset, val_fraction=config.val_fraction, seed=config.seed, limit=config.limit)

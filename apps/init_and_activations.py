@@ -47,9 +47,10 @@ def main(argv=None):
             statistics[f"{activation}, {initializer.split('_')[0]}"] = training.layer_statistics(model, x, y)
 
     ## Look
-    path = viz.layer_statistics_plot(statistics, os.path.join(args.out, "init_and_activations.png"),
-                                     title=f"{depth} hidden layers of {WIDTH}, untrained, one batch of {batch} "
-                                           "Fashion-MNIST images")
+    path = os.path.join(args.out, "init_and_activations.png")
+    viz.layer_statistics_plot(statistics, path,
+                              title=f"{depth} hidden layers of {WIDTH}, untrained, one batch of {batch} "
+                                    "Fashion-MNIST images")
 
     ## Result: how much smaller the first layer's gradients are than the last hidden layer's
     ratios = {label: gradient_ratio(rows) for label, rows in statistics.items()}

@@ -34,7 +34,8 @@ def main(argv=None):
     for name, result in results.items():
         x, y = data.to_numpy(result.splits[2])
         panels.append((result.model, f"{name}: test accuracy {result.test['accuracy']:.3f}", x, y))
-    path = viz.decision_boundary(panels, path=os.path.join(args.out, "lab2_boundaries.png"))
+    path = os.path.join(args.out, "lab2_boundaries.png")
+    viz.decision_boundary(panels, path=path)
 
     ## Result
     accuracies = {name: r.test["accuracy"] for name, r in results.items()}

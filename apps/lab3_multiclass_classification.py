@@ -29,10 +29,11 @@ def main(argv=None):
 
     ## Look: both decision boundaries over the test points
     x, y = data.to_numpy(mlp.splits[2])
-    path = viz.decision_boundary(
+    path = os.path.join(args.out, "lab3_spirals_boundaries.png")
+    viz.decision_boundary(
         [(linear.model, f"linear softmax: {linear.test['accuracy']:.3f}"),
          (mlp.model, f"MLP {HIDDEN} ReLU: {mlp.test['accuracy']:.3f}")],
-        x, y, os.path.join(args.out, "lab3_spirals_boundaries.png"), class_names=mlp.info.class_names)
+        x, y, path, class_names=mlp.info.class_names)
 
     ## Result
     a_lin, a_mlp = linear.test["accuracy"], mlp.test["accuracy"]

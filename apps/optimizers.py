@@ -56,9 +56,10 @@ def main(argv=None):
 
     ## The valley: every optimizer from the same start
     paths = {f"{name} (lr {SURFACE_LR[name]:g})": surface_path(name, steps) for name in scratch.OPTIMIZERS}
-    surface_png = viz.trajectories_plot(rosenbrock, paths, os.path.join(args.out, "optimizers_rosenbrock.png"),
-                                        xlim=(-2, 2), ylim=(-1, 3), minimum=(1, 1),
-                                        title=f"Rosenbrock's valley, {steps} steps from {START}")
+    surface_png = os.path.join(args.out, "optimizers_rosenbrock.png")
+    viz.trajectories_plot(rosenbrock, paths, surface_png,
+                          xlim=(-2, 2), ylim=(-1, 3), minimum=(1, 1),
+                          title=f"Rosenbrock's valley, {steps} steps from {START}")
     distances = {label.split()[0]: float(np.linalg.norm(p[-1] - (1, 1))) for label, p in paths.items()}
 
     ## The spirals: the same network, the same batches, each optimizer
@@ -70,8 +71,9 @@ def main(argv=None):
         curves[f"{name} (lr {NETWORK_LR[name]:g})"] = network.fit(
             x, y, scratch.make_optimizer(name, NETWORK_LR[name]), epochs=epochs, batch_size=BATCH_SIZE, seed=0)
         accuracy[name] = float(np.mean(network.predict(x_test).argmax(axis=1) == y_test.reshape(-1)))
-    curves_png = viz.loss_curves_plot(curves, os.path.join(args.out, "optimizers_spirals.png"),
-                                      title=f"Spirals, {HIDDEN} tanh network, batch {BATCH_SIZE}")
+    curves_png = os.path.join(args.out, "optimizers_spirals.png")
+    viz.loss_curves_plot(curves, curves_png,
+                         title=f"Spirals, {HIDDEN} tanh network, batch {BATCH_SIZE}")
 
     ## Result
     final = {label.split()[0]: values[-1] for label, values in curves.items()}

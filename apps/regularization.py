@@ -46,8 +46,9 @@ def main(argv=None):
         rows[label] = {"train": train_acc, "val": val_acc, "gap": train_acc - val_acc, "test": metrics["test_accuracy"]}
 
     ## Look: validation (solid) and training (dashed) curves of every variant
-    path = viz.runs_curves(histories, os.path.join(args.out, "regularization.png"),
-                           title=f"Regularisers, {HIDDEN} MLP on {base['limit']} Fashion-MNIST images")
+    path = os.path.join(args.out, "regularization.png")
+    viz.runs_curves(histories, path,
+                    title=f"Regularisers, {HIDDEN} MLP on {base['limit']} Fashion-MNIST images")
 
     ## Result: the generalisation gap of each
     print("| variant | train acc | val acc | gap | test acc |\n|---|---|---|---|---|")

@@ -39,9 +39,10 @@ def main(argv=None):
             runs[label] = (viz.read_history(os.path.join(run_dir, "history.csv")), metrics)
 
     ## Look: training (dashed) and validation curves side by side
-    path = viz.runs_curves({label: history for label, (history, _) in runs.items()},
-                           os.path.join(args.out, "resnet_vs_plain.png"),
-                           title=f"Shortcuts or not, {budget['epochs']} epochs on {budget['limit']} Fashion-MNIST images")
+    path = os.path.join(args.out, "resnet_vs_plain.png")
+    viz.runs_curves({label: history for label, (history, _) in runs.items()},
+                    path,
+                    title=f"Shortcuts or not, {budget['epochs']} epochs on {budget['limit']} Fashion-MNIST images")
 
     ## Result: the last epoch's training loss
     loss = {label: float(history["loss"][-1]) for label, (history, _) in runs.items()}

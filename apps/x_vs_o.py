@@ -51,9 +51,10 @@ def main(argv=None):
     learned_kernels = np.asarray(learned.model.get_layer("conv").kernel)[:, :, 0, :]
     images += [np.asarray(k, "float32") for k in HAND_FILTERS.values()] + [learned_kernels[..., k] for k in range(3)]
     titles += [f"hand-set {name}" for name in HAND_FILTERS] + [f"learned filter {k + 1}" for k in range(3)]
-    path = viz.image_grid(images[:8] + images[8:11] + [np.zeros((3, 3))] + images[11:], titles[:8] + titles[8:11]
-                          + [""] + titles[11:], os.path.join(args.out, "x_vs_o.png"), cols=4, size=2.6,
-                          signed=tuple(range(8, 16)), title="X or O: hand-set filters (top), learned filters (bottom)")
+    path = os.path.join(args.out, "x_vs_o.png")
+    viz.image_grid(images[:8] + images[8:11] + [np.zeros((3, 3))] + images[11:], titles[:8] + titles[8:11]
+                   + [""] + titles[11:], path, cols=4, size=2.6,
+                   signed=tuple(range(8, 16)), title="X or O: hand-set filters (top), learned filters (bottom)")
 
     ## Result
     scores = {"hand-set filters": hand.test["accuracy"], "learned filters": learned.test["accuracy"]}

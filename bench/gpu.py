@@ -65,7 +65,8 @@ def _device(dry_run):
 
     gpus = [d for d in jax.devices() if d.platform == "gpu"]
     if not gpus and not dry_run:
-        raise SystemExit(f"bench gpu: JAX sees no GPU here (devices: {', '.join(sorted({d.platform for d in jax.devices()}))}); "
+        platforms = ", ".join(sorted({d.platform for d in jax.devices()}))
+        raise SystemExit(f"bench gpu: JAX sees no GPU here (devices: {platforms}); "
                          "run it on a machine with a CUDA GPU and jax[cuda], or pass --dry-run for the small CPU check")
     return (gpus or jax.devices())[0]
 
@@ -215,7 +216,7 @@ def show(result):
         print(f"  to {target}: {reached}{goal}")
     print(f"{'model':<24} {'batch':>6} {'float32':>10} {'bfloat16':>10} {'ratio':>6} {'compile s':>10}")
     for label, row in result["throughput"].items():
-        print(f"{label:<24} {row['batch_size']:>6} {row['float32_img_per_s']:>10.0f} {row['bfloat16_img_per_s']:>10.0f} "
-              f"{row['ratio']:>6.2f} {max(row['compile_seconds'].values()):>10.1f}")
+        print(f"{label:<24} {row['batch_size']:>6} {row['float32_img_per_s']:>10.0f} "
+              f"{row['bfloat16_img_per_s']:>10.0f} {row['ratio']:>6.2f} {max(row['compile_seconds'].values()):>10.1f}")
     if result["skipped"]:
         print(f"skipped (past {DEADLINE_S} s): {', '.join(result['skipped'])}")

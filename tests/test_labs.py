@@ -10,10 +10,19 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 import _notebooks
+from keras_course import labs
 
-LABS = ["lab1_sine_regression", "lab2_binary_classification", "lab3_multiclass_classification", "logic_gates",
-        "lab4_cnn", "conv_kernels", "optimizers", "init_and_activations", "x_vs_o", "early_stopping", "regularization",
-        "resnet_vs_plain", "transfer_fashion"]
+ALL_LABS = ["lab1_sine_regression", "lab2_binary_classification", "lab3_multiclass_classification", "logic_gates",
+            "lab4_cnn", "conv_kernels", "optimizers", "init_and_activations", "x_vs_o", "early_stopping",
+            "regularization", "resnet_vs_plain", "transfer_fashion"]
+
+
+def script_of(lab):
+    return os.path.join(_notebooks.APPS, f"{lab}.py")
+
+
+LESSONS = [lab for lab in ALL_LABS if _notebooks.is_lesson(script_of(lab))]  # keras_course.labs' format
+LABS = [lab for lab in ALL_LABS if lab not in LESSONS]  # main(argv) labs, not yet rewritten as lessons
 PLOTS = {"lab1_sine_regression": ["lab1_sine_fit.png"], "lab2_binary_classification": ["lab2_boundaries.png"],
          "lab3_multiclass_classification": ["lab3_spirals_boundaries.png"], "logic_gates": ["logic_gates.png"],
          "lab4_cnn": ["lab4_resnet20_fashion_mnist/learning_curves.png",
@@ -74,22 +83,63 @@ def test_lab5_notebook_stops_with_the_labs_message_when_offline(tmp_path, monkey
 
 
 def book_path(lab):
-    return _notebooks.notebook_path(os.path.join(_notebooks.APPS, f"{lab}.py"))
+    return _notebooks.notebook_path(script_of(lab))
 
 
 @pytest.mark.parametrize("script", _notebooks.lab_scripts(), ids=os.path.basename)
 def test_notebooks_are_generated_from_the_current_scripts(script):
-    with open(_notebooks.notebook_path(script)) as f:
-        assert f.read() == _notebooks.render(script), "run: python apps/_notebooks.py"
+    assert _notebooks.is_current(script), "run: python apps/_notebooks.py"
+
+
+def _drawing_cells(book):
+    return [cell for cell in book.cells if cell.cell_type == "code" and "= viz." in cell.source]
+
+
+@pytest.mark.parametrize("lab", LESSONS)
+def test_a_committed_lesson_reads_as_one(lab):
+    """The committed notebook is a lesson: 300 words of prose at least, executed with its figures inline and no
+    error, no argparse or sys.path in the cells a notebook runs."""
+    book = nbformat.read(book_path(lab), as_version=4)
+    words = sum(len(cell.source.split()) for cell in book.cells if cell.cell_type == "markdown")
+    assert words >= 300, words
+    code = [cell for cell in book.cells if cell.cell_type == "code"]
+    assert not any("argparse" in cell.source or "sys.path" in cell.source for cell in code)
+    assert any("QUICK" in cell.source for cell in code if "parameters" in cell.metadata.get("tags", []))
+    assert _drawing_cells(book)
+    for cell in _drawing_cells(book):
+        assert any("image/png" in output.get("data", {}) for output in cell.outputs), cell.source[:80]
+    assert not any(output.get("output_type") == "error" for cell in code for output in cell.outputs)
+    printed = "".join(o.get("text", "") for cell in code for o in cell.outputs)
+    assert "reached" in printed and "NOT reached" not in printed  # the committed run reached the lab's target
+
+
+def test_the_committed_notebooks_stay_small():
+    size = sum(os.path.getsize(os.path.join(_notebooks.OUT, name)) for name in os.listdir(_notebooks.OUT))
+    assert size < 8 * 2 ** 20, size
+
+
+# three lessons in the default suite, every one with -m slow
+@pytest.mark.parametrize("lab", [lab if i < 3 else pytest.param(lab, marks=pytest.mark.slow)
+                                 for i, lab in enumerate(LESSONS)])
+def test_a_lesson_notebook_executes_in_a_fresh_kernel_with_its_figures_inline(lab, tmp_path):
+    """papermill runs the lesson with QUICK = True from another folder: every drawing cell shows its figure."""
+    out = tmp_path / "executed.ipynb"
+    book = _notebooks.execute_lesson(script_of(lab), str(out), quick=True,
+                                     parameters={"OUT": str(tmp_path / "figures")}, cwd=str(tmp_path))
+    for cell in _drawing_cells(book):
+        assert any("image/png" in output.get("data", {}) for output in cell.outputs), cell.source[:80]
+    for plot in PLOTS[lab]:
+        assert os.path.getsize(tmp_path / "figures" / plot) > 5_000
 
 
 def test_the_script_entry_point_runs(tmp_path):
-    result = importlib.import_module("logic_gates").main(["--quick", "--out", str(tmp_path)])
+    result = labs.run(script_of("logic_gates"), "--quick", "--out", str(tmp_path))["RESULT"]
     assert result and all(isinstance(v, float) for v in result.values())
+    assert os.path.getsize(tmp_path / "logic_gates.png") > 5_000
 
 
 def test_conv_kernels_reproduces_the_worked_numbers(tmp_path):
-    result = importlib.import_module("conv_kernels").main(["--quick", "--out", str(tmp_path)])
+    result = labs.run(script_of("conv_kernels"), "--quick", "--out", str(tmp_path))["RESULT"]
     assert result["worked_example"] == pytest.approx(94.2, abs=1e-9) and result["sharpen_patch"] == 256
     assert result["max_diff_vs_tf"] < 1e-3
 
@@ -134,7 +184,7 @@ def test_plain_networks_get_worse_with_depth_resnets_do_not(tmp_path):
 
 @pytest.mark.slow
 def test_lab1_reaches_noise_level(tmp_path):
-    assert importlib.import_module("lab1_sine_regression").main(["--out", str(tmp_path)])["ratio"] <= 1.5
+    assert labs.run(script_of("lab1_sine_regression"), "--out", str(tmp_path))["RESULT"]["ratio"] <= 1.5
 
 
 @pytest.mark.slow
@@ -151,7 +201,7 @@ def test_lab3_needs_a_hidden_layer(tmp_path):
 
 @pytest.mark.slow
 def test_logic_gates(tmp_path):
-    acc = list(importlib.import_module("logic_gates").main(["--out", str(tmp_path)]).values())
+    acc = list(labs.run(script_of("logic_gates"), "--out", str(tmp_path))["RESULT"].values())
     assert acc[0] == 1.0 and acc[1] == 1.0 and acc[2] <= 0.75 and acc[3] == 1.0
 
 

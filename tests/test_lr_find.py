@@ -62,8 +62,8 @@ def test_the_sweep_grows_exponentially_stops_on_divergence_and_reads_off_the_rat
 
 def test_the_plot_is_written(swept, tmp_path):
     *_, result = swept
-    path = viz.lr_find_plot(result, str(tmp_path / "lr.png"))
-    assert (tmp_path / "lr.png").stat().st_size > 20_000 and path.endswith("lr.png")
+    figure = viz.lr_find_plot(result, str(tmp_path / "lr.png"))
+    assert (tmp_path / "lr.png").stat().st_size > 20_000 and figure.axes
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -1,8 +1,11 @@
 """The pictures people learn from: mistakes (confused pairs, top losses) and what conv nets look at."""
 
+import io
 import json
 
 import keras
+import matplotlib.figure
+import matplotlib.pyplot
 import numpy as np
 import pytest
 from PIL import Image
@@ -17,9 +20,24 @@ FAMILIES = [("lenet5", {}, False), ("cnn4_bn", {}, True), ("alexnet", {"stem": "
             ("densenet_bc_100", {}, True), ("googlenet", {}, True)]
 
 
-def _png_drawn(path):
-    pixels = np.asarray(Image.open(path).convert("L"), dtype="float32")
-    return pixels.size > 100 * 100 and pixels.std() > 5  # an image with something on it, not a blank canvas
+def _png_drawn(figure_or_path):
+    """A returned Figure (rendered to PNG) or a written PNG file has something on it (not a blank canvas)."""
+    source = figure_or_path
+    if isinstance(figure_or_path, matplotlib.figure.Figure):
+        source = io.BytesIO()
+        figure_or_path.savefig(source, format="png", dpi=110)
+    pixels = np.asarray(Image.open(source).convert("L"), dtype="float32")
+    return pixels.size > 100 * 100 and pixels.std() > 5
+
+
+def test_a_drawing_returns_its_figure_and_writes_the_png_only_when_given_a_path(tmp_path):
+    matrix = np.array([[5, 1, 0], [2, 6, 1], [0, 0, 7]])
+    figure = viz.confused_pairs_plot(matrix, ["a", "b", "c"], tmp_path / "pairs.png")
+    assert isinstance(figure, matplotlib.figure.Figure) and _png_drawn(figure)
+    assert Image.open(tmp_path / "pairs.png").size == tuple(int(v) for v in figure.get_size_inches() * 110)
+    assert _png_drawn(viz.confused_pairs_plot(matrix, ["a", "b", "c"])) and list(tmp_path.iterdir()) == [
+        tmp_path / "pairs.png"]
+    assert not matplotlib.pyplot.get_fignums()  # every figure is closed
 
 
 def _images(n=4, shape=(32, 32, 3)):
@@ -47,9 +65,9 @@ def test_mistake_plots_are_drawn(tmp_path):
     matrix = np.array([[50, 3, 7], [0, 60, 1], [10, 0, 40]])
     assert _png_drawn(viz.confused_pairs_plot(matrix, ["a", "b", "c"], tmp_path / "pairs.png"))
     probabilities = np.random.default_rng(1).dirichlet(np.ones(3), size=20)
-    path = viz.top_losses_plot(_images(20, (12, 12, 1)), probabilities, np.arange(20) % 3, ["a", "b", "c"],
-                               tmp_path / "top.png", k=8)
-    assert _png_drawn(path)
+    figure = viz.top_losses_plot(_images(20, (12, 12, 1)), probabilities, np.arange(20) % 3, ["a", "b", "c"],
+                                 tmp_path / "top.png", k=8)
+    assert _png_drawn(figure)
 
 
 def _gap_model(kind="resnet20"):

@@ -82,7 +82,8 @@ def plot_run(run_dir: str | os.PathLike, what: str | Sequence[str] = "all", *, o
                 raise ValueError(f"Cannot draw {name!r} for {run_dir!r}: {reason}")
             skipped[name] = reason
             continue
-        written[name] = DRAW[name](run, os.path.join(out_dir, FILES[name]))
+        written[name] = os.path.join(out_dir, FILES[name])
+        DRAW[name](run, written[name])
     return written, skipped
 
 
@@ -135,7 +136,7 @@ def _tsne(run, path):
                               title=f"t-SNE of penultimate features, {run.title}")
 
 
-# How each picture is drawn: (the run, the PNG path) -> the path written
+# How each picture is drawn: (the run, the PNG path) -> the Figure, written to the path
 DRAW = {
     "curves": _curves,
     "confusion": lambda run, path: viz.confusion_matrix_plot(run.matrix(), run.info.class_names, path,

@@ -19,6 +19,7 @@ from keras_course.viz.mistakes import show_image
 from keras_course.viz.plots import _save, plt
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     import os
     from collections.abc import Sequence
 
@@ -39,8 +40,8 @@ def first_conv_layer(model):
     raise ValueError(f"Model {model.name!r} has no Conv2D layer: filters and feature maps need a conv net.")
 
 
-def first_layer_filters(model: keras.Model, path: str | os.PathLike, *, max_filters: int = 64,
-                        title: str | None = None) -> str:
+def first_layer_filters(model: keras.Model, path: str | os.PathLike | None = None, *, max_filters: int = 64,
+                        title: str | None = None) -> Figure:
     """The first convolution's kernels as small images (RGB when it reads 3 channels, else the channel mean)."""
     layer = first_conv_layer(model)
     kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel), dtype="float32")  # (kh, kw, in, out)
@@ -131,8 +132,8 @@ def feature_maps(model: keras.Model, image: np.ndarray, layer: str | None = None
     return np.asarray(maps)[0].astype("float32"), chosen.name
 
 
-def feature_maps_plot(model: keras.Model, image: np.ndarray, path: str | os.PathLike, *, layer: str | None = None,
-                      max_maps: int = 32) -> str:
+def feature_maps_plot(model: keras.Model, image: np.ndarray, path: str | os.PathLike | None = None, *, layer: str | None = None,
+                      max_maps: int = 32) -> Figure:
     """The input image and the first `max_maps` channels of `layer`'s output for it, each on its own scale."""
     maps, name = feature_maps(model, image, layer)
     count = min(max_maps, maps.shape[-1])
@@ -235,9 +236,9 @@ def _normalize(cams):
     return np.where(span > 0, (cams - low) / np.where(span > 0, span, 1), 0.0)
 
 
-def heatmap_plot(images: np.ndarray, heatmaps: np.ndarray, path: str | os.PathLike, *, labels: np.ndarray | None = None,
+def heatmap_plot(images: np.ndarray, heatmaps: np.ndarray, path: str | os.PathLike | None = None, *, labels: np.ndarray | None = None,
                  predicted: np.ndarray | None = None, class_names: Sequence[str] | None = None,
-                 title: str = "Grad-CAM") -> str:
+                 title: str = "Grad-CAM") -> Figure:
     """Each image with its heat map (resized to the image) laid over it, in two rows per group: image, overlay."""
     images, heatmaps = np.asarray(images), np.asarray(heatmaps, dtype="float32")
     n = len(images)

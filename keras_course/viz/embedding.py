@@ -10,13 +10,14 @@ from sklearn.manifold import TSNE
 from keras_course.viz.plots import _save, plt
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     import os
     from collections.abc import Sequence
 
 
-def embedding_plot(features: np.ndarray, labels: np.ndarray, path: str | os.PathLike, *,
+def embedding_plot(features: np.ndarray, labels: np.ndarray, path: str | os.PathLike | None = None, *,
                    class_names: Sequence[str] | None = None, max_points: int = 2000, seed: int = 0,
-                   title: str = "t-SNE of features") -> str:
+                   title: str = "t-SNE of features") -> Figure:
     """t-SNE of `features` (n, d) coloured by integer `labels`, at most `max_points` drawn (a seeded subset)."""
     features = np.asarray(features, dtype="float32").reshape(len(features), -1)
     labels = np.asarray(labels).reshape(-1).astype(int)

@@ -9,12 +9,13 @@ import numpy as np
 from keras_course.viz.plots import _save, plt
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     import os
     from collections.abc import Sequence
 
 
-def image_grid(images: np.ndarray, titles: Sequence[str], path: str | os.PathLike, *, cols: int = 3, cmap: str = "gray",
-               signed: Sequence[int] = (), title: str = "", size: float = 3.6) -> str:
+def image_grid(images: np.ndarray, titles: Sequence[str], path: str | os.PathLike | None = None, *, cols: int = 3, cmap: str = "gray",
+               signed: Sequence[int] = (), title: str = "", size: float = 3.6) -> Figure:
     """Draw `images` (2-D arrays, or H x W x 3 in 0-255 / 0-1) in a grid of `cols` columns.
 
     Images whose index is in `signed` are drawn on a symmetric blue-white-red scale around 0 (edge responses),

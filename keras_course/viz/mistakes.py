@@ -9,6 +9,7 @@ import numpy as np
 from keras_course.viz.plots import _save, plt
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     import os
     from collections.abc import Sequence
 
@@ -26,8 +27,8 @@ def confused_pairs(matrix: np.ndarray, class_names: Sequence[str], *,
     return [(class_names[i], class_names[j], count, float(count / totals[i])) for count, i, j in cells[:top]]
 
 
-def confused_pairs_plot(matrix: np.ndarray, class_names: Sequence[str], path: str | os.PathLike, *, top: int = 10,
-                        title: str = "Most-confused class pairs (test set)") -> str:
+def confused_pairs_plot(matrix: np.ndarray, class_names: Sequence[str], path: str | os.PathLike | None = None, *, top: int = 10,
+                        title: str = "Most-confused class pairs (test set)") -> Figure:
     """Horizontal bars: how many test images of each true class went to each wrong class, worst on top."""
     pairs = confused_pairs(matrix, class_names, top=top)
     fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(len(pairs), 1) + 1.4))
@@ -81,7 +82,7 @@ def show_image(ax, image):
 
 
 def top_losses_plot(images: np.ndarray, probabilities: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
-                    path: str | os.PathLike, *, k: int = 16, title: str = "Highest-loss test images") -> str:
+                    path: str | os.PathLike | None = None, *, k: int = 16, title: str = "Highest-loss test images") -> Figure:
     """A grid of the `k` highest-loss images: true label, predicted label with its probability, and the loss."""
     images, labels = np.asarray(images), np.asarray(labels).reshape(-1).astype(int)
     probabilities = np.asarray(probabilities)

@@ -9,14 +9,15 @@ import numpy as np
 from keras_course.viz.plots import _save, plt
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     import os
     from collections.abc import Callable, Mapping, Sequence
 
 
 def trajectories_plot(loss: Callable[[np.ndarray, np.ndarray], np.ndarray], trajectories: Mapping[str, np.ndarray],
-                      path: str | os.PathLike, *,
+                      path: str | os.PathLike | None = None, *,
                       xlim: tuple[float, float], ylim: tuple[float, float], minimum: tuple[float, float] | None = None,
-                      title: str = "Optimizers on a loss surface") -> str:
+                      title: str = "Optimizers on a loss surface") -> Figure:
     """Contours of loss(x, y) (vectorised over arrays) with each optimizer's path of (x, y) points drawn on top.
 
     Args:
@@ -45,8 +46,8 @@ def trajectories_plot(loss: Callable[[np.ndarray, np.ndarray], np.ndarray], traj
     return _save(fig, path)
 
 
-def loss_curves_plot(curves: Mapping[str, Sequence[float]], path: str | os.PathLike, *, xlabel: str = "epoch",
-                     ylabel: str = "training loss", log: bool = True, title: str = "Loss curves") -> str:
+def loss_curves_plot(curves: Mapping[str, Sequence[float]], path: str | os.PathLike | None = None, *, xlabel: str = "epoch",
+                     ylabel: str = "training loss", log: bool = True, title: str = "Loss curves") -> Figure:
     """One line per label: {label: sequence of losses}."""
     fig, ax = plt.subplots(figsize=(8, 5))
     for index, (label, values) in enumerate(curves.items()):

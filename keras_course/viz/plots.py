@@ -1,18 +1,22 @@
-"""Every figure is written to a PNG and closed, so scripts and tests never leak open figures."""
+"""Every drawing function returns its matplotlib Figure, already closed (scripts and tests never leak open figures;
+a notebook still shows a returned figure inline), and writes it to a PNG when given a path."""
 
 from __future__ import annotations
 
 import csv
 import os
+import sys
 from typing import TYPE_CHECKING
 
 import matplotlib
 
-matplotlib.use("Agg")  # no display on servers and CI; PNG files only
+if "ipykernel" not in sys.modules:  # a notebook keeps its inline backend; elsewhere no display: PNG files only
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from collections.abc import Callable, Mapping, Sequence
 
     import keras
@@ -21,11 +25,12 @@ if TYPE_CHECKING:
 
 
 def _save(fig, path):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    if path is not None:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        fig.savefig(path, dpi=110)
     plt.close(fig)
-    return path
+    return fig
 
 
 def read_history(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -39,8 +44,8 @@ def read_history(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return {k: v for k, v in history.items() if not np.all(np.isnan(v))}
 
 
-def learning_curves(history: Mapping[str, np.ndarray], path: str | os.PathLike, *, best_epoch: int | None = None,
-                    stopped_epoch: int | None = None, title: str = "") -> str:
+def learning_curves(history: Mapping[str, np.ndarray], path: str | os.PathLike | None = None, *, best_epoch: int | None = None,
+                    stopped_epoch: int | None = None, title: str = "") -> Figure:
     """Loss and the main metric, train against validation, with the best (and early-stopping) epoch marked.
 
     Args:
@@ -70,8 +75,8 @@ def learning_curves(history: Mapping[str, np.ndarray], path: str | os.PathLike, 
     return _save(fig, path)
 
 
-def confusion_matrix_plot(matrix: np.ndarray, class_names: Sequence[str], path: str | os.PathLike, *,
-                          title: str = "Confusion matrix (test set)") -> str:
+def confusion_matrix_plot(matrix: np.ndarray, class_names: Sequence[str], path: str | os.PathLike | None = None, *,
+                          title: str = "Confusion matrix (test set)") -> Figure:
     """Row-normalised confusion matrix (recall on the diagonal) with counts in each cell."""
     matrix = np.asarray(matrix)
     normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
@@ -95,7 +100,7 @@ def confusion_matrix_plot(matrix: np.ndarray, class_names: Sequence[str], path: 
 
 def decision_boundary(models_and_titles: Sequence[tuple[keras.Model, str]], x: np.ndarray | None = None,
                       y: np.ndarray | None = None, path: str | os.PathLike | None = None, *, resolution: int = 300,
-                      class_names: Sequence[str] | None = None) -> str:
+                      class_names: Sequence[str] | None = None) -> Figure:
     """Decision regions of one or more 2-D classifiers, with the points coloured by true class.
 
     Args:
@@ -128,8 +133,8 @@ def decision_boundary(models_and_titles: Sequence[tuple[keras.Model, str]], x: n
     return _save(fig, path)
 
 
-def regression_fit(x: np.ndarray, y: np.ndarray, fits: Mapping[str, keras.Model], path: str | os.PathLike, *,
-                   truth: Callable[[np.ndarray], np.ndarray] | None = None, title: str = "Regression fit") -> str:
+def regression_fit(x: np.ndarray, y: np.ndarray, fits: Mapping[str, keras.Model], path: str | os.PathLike | None = None, *,
+                   truth: Callable[[np.ndarray], np.ndarray] | None = None, title: str = "Regression fit") -> Figure:
     """1-D data as points, the true function and each model's prediction as lines.
 
     Args:
@@ -153,7 +158,7 @@ def regression_fit(x: np.ndarray, y: np.ndarray, fits: Mapping[str, keras.Model]
 
 
 def grouped_bars(groups: Sequence[str], series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
-                 path: str | os.PathLike, *, ylabel: str = "", title: str = "") -> str:
+                 path: str | os.PathLike | None = None, *, ylabel: str = "", title: str = "") -> Figure:
     """Bars per group for each series; `series` maps a label to (means, stds), one value per group."""
     k = len(series)
     width = 0.8 / max(k, 1)
@@ -173,7 +178,7 @@ def grouped_bars(groups: Sequence[str], series: Mapping[str, tuple[Sequence[floa
     return _save(fig, path)
 
 
-def lr_find_plot(result: LRFindResult, path: str | os.PathLike, *, title: str = "Learning-rate range test") -> str:
+def lr_find_plot(result: LRFindResult, path: str | os.PathLike | None = None, *, title: str = "Learning-rate range test") -> Figure:
     """The LR finder's loss against learning rate (log axis): each step's loss faint, the smoothed loss bold, the
     suggested learning rate (a tenth of the minimum's) and the steepest descent marked. `result`: an
     experiments.LRFindResult."""
@@ -208,7 +213,7 @@ def pareto_front(costs: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return front
 
 
-def pareto_plot(rows: Sequence[dict], path: str | os.PathLike, *, epochs: int = 1, title: str = "") -> str:
+def pareto_plot(rows: Sequence[dict], path: str | os.PathLike | None = None, *, epochs: int = 1, title: str = "") -> Figure:
     """Test accuracy (mean ± std over seeds) against parameters and against training time, one point per model,
     the Pareto front (no other model both cheaper and more accurate) joined and ringed. `rows`: the rows of
     experiments.compare."""
@@ -241,8 +246,8 @@ def pareto_plot(rows: Sequence[dict], path: str | os.PathLike, *, epochs: int = 
     return _save(fig, path)
 
 
-def runs_curves(histories: Mapping[str, Mapping[str, np.ndarray]], path: str | os.PathLike, *,
-                title: str = "Runs side by side") -> str:
+def runs_curves(histories: Mapping[str, Mapping[str, np.ndarray]], path: str | os.PathLike | None = None, *,
+                title: str = "Runs side by side") -> Figure:
     """Several runs' validation loss and accuracy (dashed: training) on shared axes, one colour per run.
     `histories`: {label: history dict (read_history)}; runs of several seeds under one label come as a list of
     dicts and are drawn as their mean with a band from the lowest to the highest."""

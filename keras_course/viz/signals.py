@@ -9,12 +9,13 @@ import numpy as np
 from keras_course.viz.plots import _save, plt
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     import os
     from collections.abc import Mapping, Sequence
 
 
-def layer_statistics_plot(statistics: Mapping[str, Sequence[dict]], path: str | os.PathLike, *,
-                          title: str = "Signals through the layers") -> str:
+def layer_statistics_plot(statistics: Mapping[str, Sequence[dict]], path: str | os.PathLike | None = None, *,
+                          title: str = "Signals through the layers") -> Figure:
     """Two panels, one line per label: activation std by layer (forward) and gradient std by layer (backward, log).
 
     statistics: {label: list of {"activation_std", "gradient_std"} in layer order}.
