@@ -54,7 +54,8 @@ else
   workers=$(nproc 2>/dev/null || echo 2)
   [ "$workers" -gt 4 ] && workers=4
   status=0
-  "$VENV/bin/python" -m pytest -n "$workers" -m "not slow and not timing" || status=$?
+  # worksteal: an idle worker takes queued tests from a busy one, so a few long tests do not leave a core idle
+  "$VENV/bin/python" -m pytest -n "$workers" --dist worksteal -m "not slow and not timing" || status=$?
   "$VENV/bin/python" -m pytest -m "timing and not slow" || status=$?
   exit "$status"
 fi

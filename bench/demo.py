@@ -9,10 +9,11 @@ import tempfile
 
 
 def run(quick=False):
-    from keras_course import experiments
-    from keras_course.cli.main import DEMO
+    from keras_course import experiments, training
+    from keras_course.cli.main import DEMO, demo_epochs
 
-    config = experiments.RunConfig(**{**DEMO, **({"epochs": 1, "limit": 5000} if quick else {})})
+    epochs = demo_epochs(training.resolve_precision("auto"))
+    config = experiments.RunConfig(**{**DEMO, "epochs": epochs, **({"epochs": 1, "limit": 5000} if quick else {})})
     with tempfile.TemporaryDirectory() as run_dir:
         metrics = experiments.train(config, os.path.join(run_dir, "run"), verbose=0)
     return {"model": config.model, "options": config.model_options, "test_accuracy": metrics["test_accuracy"],

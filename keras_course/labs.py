@@ -13,10 +13,14 @@ import argparse
 import os
 import runpy
 import sys
+from collections.abc import Iterable
 from typing import Any
 
+__all__ = ["command_line", "parse_lab_args", "run", "show_pictures", "verdict"]
 
-def parse_lab_args(doc: str, argv: list[str] | None = None, extra=(), *, out: str = "runs/labs") -> argparse.Namespace:
+
+def parse_lab_args(doc: str, argv: list[str] | None = None, extra: Iterable = (), *,
+                   out: str = "runs/labs") -> argparse.Namespace:
     """The command line of a lab: --quick (tiny settings for a smoke test), --out (the figures' folder, `out` by
     default) and `extra`, a list of (flags, add_argument keyword arguments) of the lab's own."""
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
@@ -27,10 +31,16 @@ def parse_lab_args(doc: str, argv: list[str] | None = None, extra=(), *, out: st
     return parser.parse_args(argv)
 
 
-def command_line(title: str, quick: bool, out: str) -> tuple[bool, str]:
-    """(QUICK, OUT) of a lab run as a script: the parameters cell's values unless sys.argv says otherwise."""
-    args = parse_lab_args(title, sys.argv[1:], out=out)
-    return quick or args.quick, args.out
+def command_line(title: str, quick: bool, out: str, **settings: str | None) -> tuple:
+    """(QUICK, OUT, *settings' values) of a lab run as a script: the parameters cell's values unless sys.argv says
+    otherwise. Each keyword is a string setting of the lab's own, taken from `--the-name` (default: its value).
+
+    Example: `QUICK, OUT, WEIGHTS = labs.command_line("Lab T5", QUICK, OUT, weights=WEIGHTS)`.
+    """
+    extra = [((f"--{name.replace('_', '-')}",), dict(dest=name, default=value, help=f"default: {value}"))
+             for name, value in settings.items()]
+    args = parse_lab_args(title, sys.argv[1:], extra, out=out)
+    return (quick or args.quick, args.out, *(getattr(args, name) for name in settings))
 
 
 def run(script: str | os.PathLike, *argv: str) -> dict[str, Any]:
@@ -41,6 +51,20 @@ def run(script: str | os.PathLike, *argv: str) -> dict[str, Any]:
         return runpy.run_path(os.fspath(script), run_name="__main__")
     finally:
         sys.argv = saved
+
+
+def show_pictures(paths: Iterable[str | os.PathLike]) -> None:
+    """Show saved PNG files inline when running in a notebook (IPython); a script has already written them, so
+    there it shows nothing."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:  # IPython comes with Jupyter; a plain install runs the labs as scripts
+        return
+    if get_ipython() is None:
+        return
+    for path in paths:
+        display(Image(filename=os.fspath(path)))
 
 
 def verdict(reached: bool) -> str:

@@ -1,5 +1,6 @@
 import json
 
+import keras
 import numpy as np
 import pytest
 
@@ -88,12 +89,31 @@ def test_vs_keras_apps_quick_compares_parameters_and_speed(tmp_path):
     assert row["ratio"] == pytest.approx(row["img_per_s"] / row["keras_img_per_s"], rel=0.01)
 
 
-def test_batchnorm_quick_times_both_layers_on_the_same_model(tmp_path):
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_batchnorm_quick_times_both_layers_on_the_same_model(tmp_path, precision):
     out = tmp_path / "bn.json"
-    assert main(["batchnorm", "--quick", "--json", str(out)]) == 0
-    row = json.loads(out.read_text())["models"]["cnn4_bn"]
-    assert row["fused_img_per_s"] > 0 and row["keras_img_per_s"] > 0
+    assert main(["batchnorm", "--quick", "--precision", precision, "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    row = result["models"]["cnn4_bn"]
+    assert result["precision"] == precision and row["fused_img_per_s"] > 0 and row["keras_img_per_s"] > 0
     assert row["ratio"] == pytest.approx(row["fused_img_per_s"] / row["keras_img_per_s"], rel=0.01)
+    # under a mixed policy, a third side: the fused kernel fed float32
+    assert ("ratio_fused_float32" in row) == (precision != "float32")
+
+
+def test_the_batchnorm_sides_are_the_layers_they_claim():
+    from bench import batchnorm
+    from keras_course.models.layers import BatchNormalization
+
+    fused_f32 = batchnorm._fused_in_float32()
+    model = batchnorm._build_with(fused_f32, "cnn4_bn", "cnn", (28, 28, 1), {}, "mixed_bfloat16")
+    norms = [layer for layer in model.layers if isinstance(layer, BatchNormalization)]
+    assert norms and all(isinstance(layer, fused_f32) for layer in norms)
+    assert model.get_layer(norms[0].name).compute_dtype == "bfloat16"
+    x = np.random.default_rng(0).uniform(0, 255, (2, 28, 28, 1)).astype("float32")
+    assert np.isfinite(np.asarray(model(x, training=True), dtype="float32")).all()
+    keras_model = batchnorm._build_with(keras.layers.BatchNormalization, "cnn4_bn", "cnn", (28, 28, 1), {}, "float32")
+    assert not any(isinstance(layer, BatchNormalization) for layer in keras_model.layers)
 
 
 def test_vs_torch_quick_times_both_sides(tmp_path):

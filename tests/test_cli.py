@@ -199,6 +199,28 @@ def test_demo_saves_a_model_with_a_manifest(tmp_path, capsys):
     assert model.count_params() == manifest["params"]
 
 
+@pytest.mark.parametrize("precision, auto_means, epochs", [
+    ("float32", "mixed_bfloat16", 5), ("mixed_bfloat16", "float32", 7), ("auto", "float32", 5),
+    ("auto", "mixed_bfloat16", 7), ("auto", "mixed_float16", 7)])
+def test_the_demo_trains_fewer_epochs_where_it_computes_in_float32(precision, auto_means, epochs, monkeypatch):
+    """Without bfloat16 (or float16) arithmetic an epoch takes about twice as long: the demo's schedule is shorter
+    there, unless --epochs says otherwise."""
+    from keras_course import experiments
+
+    monkeypatch.setattr(training.precision, "auto_precision", lambda: auto_means)
+    seen = []
+
+    def train(config, run_dir, **_):
+        seen.append(config.epochs)
+        raise SystemExit(0)  # stop before anything is trained or written
+
+    monkeypatch.setattr(experiments, "train", train)
+    for argv in (["demo", "--precision", precision], ["demo", "--precision", precision, "--epochs", "3"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+    assert seen == [epochs, 3]
+
+
 def test_prepare_unknown_dataset(capsys):
     assert main(["datasets", "--prepare", "fashon_mnist"]) == 2
     assert "Did you mean 'fashion_mnist'" in capsys.readouterr().err

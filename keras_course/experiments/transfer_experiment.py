@@ -133,4 +133,8 @@ def write_study(result, out_dir):
     series = {LABELS[m]: ([v[m]["mean"] for v in result["summary"].values()], [v[m]["std"] for v in result["summary"].values()])
               for m in METHODS}
     viz.grouped_bars(groups, series, os.path.join(out_dir, "study.png"), ylabel="test accuracy (target classes)",
-                     title=f"Transfer from {s['project']} to classes {s['target_classes']}\nmean ± std over {len(s['seeds'])} seeds")
+                     title=f"Transfer from {s['project']} to classes {s['target_classes']}\n{_over_seeds(len(s['seeds']))}")
+
+
+def _over_seeds(n):
+    return "one seed" if n == 1 else f"mean ± std over {n} seeds"
