@@ -39,7 +39,8 @@
 #
 # `WEIGHTS` is "imagenet" (Keras's cache, downloaded when online) or the path of a ResNet50 no-top weights file;
 # `DATA_DIR` is a tensorflow-datasets folder holding a prepared `cats_vs_dogs`, or None for tfds's default. Run as
-# a script, `--weights` and `--data-dir` set them.
+# a script, `--weights`, `--data-dir` and `--backbone` (another keras.applications name, with a weights file that
+# fits it) set them.
 
 # %% tags=["parameters"]
 QUICK = False  # True: 64-pixel images, 24 of them, one epoch per phase, a smoke test
@@ -56,8 +57,8 @@ QUICK_SETTINGS = dict(image_size=64, limit=24, epochs=1, fine_tune_epochs=1, bat
 # Run as a script, the command line can override the parameters (a notebook skips this cell).
 from keras_course import labs  # noqa: E402
 
-QUICK, OUT, WEIGHTS, DATA_DIR = labs.command_line("Lab T5: transfer learning, cats vs dogs", QUICK, OUT,
-                                                  weights=WEIGHTS, data_dir=DATA_DIR)
+QUICK, OUT, WEIGHTS, DATA_DIR, BACKBONE = labs.command_line("Lab T5: transfer learning, cats vs dogs", QUICK, OUT,
+                                                            weights=WEIGHTS, data_dir=DATA_DIR, backbone=BACKBONE)
 
 # %% [markdown]
 # ## The head, then fine-tuning, in one run directory

@@ -17,6 +17,8 @@ LESSONS = ["lab1_sine_regression", "lab2_binary_classification", "lab3_multiclas
            "lab4_cnn", "conv_kernels", "optimizers", "init_and_activations", "x_vs_o", "early_stopping",
            "regularization", "resnet_vs_plain", "transfer_fashion"]
 OFFLINE_LAB = "lab5_transfer_cats_dogs"
+# three lessons' notebooks execute in the default suite, every one with -m slow
+NOTEBOOKS_IN_THE_DEFAULT_SUITE = ("lab1_sine_regression", "logic_gates", "conv_kernels")
 
 
 def script_of(lab):
@@ -104,10 +106,6 @@ def test_the_committed_notebooks_stay_small():
     assert size < 8 * 2 ** 20, size
 
 
-# three lessons' notebooks in the default suite (every lesson's script runs there with --quick), all with -m slow
-NOTEBOOKS_IN_THE_DEFAULT_SUITE = ("lab1_sine_regression", "logic_gates", "conv_kernels")
-
-
 @pytest.mark.parametrize("lab", [lab if lab in NOTEBOOKS_IN_THE_DEFAULT_SUITE else
                                  pytest.param(lab, marks=pytest.mark.slow) for lab in LESSONS])
 def test_a_lesson_notebook_executes_in_a_fresh_kernel_with_its_figures_inline(lab, tmp_path):
@@ -121,7 +119,9 @@ def test_a_lesson_notebook_executes_in_a_fresh_kernel_with_its_figures_inline(la
         assert os.path.getsize(tmp_path / "figures" / plot) > 5_000
 
 
-@pytest.mark.parametrize("lab", LESSONS)
+# the labs whose notebooks execute in the default suite run their scripts with -m slow only: the same code
+@pytest.mark.parametrize("lab", [pytest.param(lab, marks=pytest.mark.slow) if lab in NOTEBOOKS_IN_THE_DEFAULT_SUITE
+                                 else lab for lab in LESSONS])
 def test_a_lesson_runs_as_a_script_with_quick_and_writes_its_figures(lab, tmp_path):
     """`python apps/LAB.py --quick --out DIR`, in this process: the script's cell reads the command line, the
     lab defines its RESULT and writes its figures under DIR."""

@@ -23,11 +23,14 @@ def mock_cats_vs_dogs(tmp_path):
         yield root
 
 
-def test_lab5_code_path_on_mock_data_with_a_local_weights_file(mock_cats_vs_dogs, tmp_path):
-    weights = str(tmp_path / "resnet50_notop.weights.h5")
-    keras.applications.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3), pooling="avg").save_weights(weights)
+# the lab's own backbone (ResNet50) with -m slow: tracing its two phases and exporting it take about 50 s on 2 cores
+@pytest.mark.parametrize("backbone", ["VGG16", pytest.param("ResNet50", marks=pytest.mark.slow)])
+def test_lab5_code_path_on_mock_data_with_a_local_weights_file(mock_cats_vs_dogs, tmp_path, backbone):
+    weights = str(tmp_path / f"{backbone}_notop.weights.h5")
+    getattr(keras.applications, backbone)(weights=None, include_top=False, input_shape=(64, 64, 3),
+                                          pooling="avg").save_weights(weights)
     result = labs.run(LAB5, "--quick", "--out", str(tmp_path / "out"), "--weights", weights, "--data-dir",
-                      str(mock_cats_vs_dogs))["RESULT"]
+                      str(mock_cats_vs_dogs), "--backbone", backbone)["RESULT"]
     assert result and 0.0 <= result["test_accuracy"] <= 1.0
     run_dir = tmp_path / "out" / "lab5_transfer_cats_dogs"
     assert os.path.exists(run_dir / "metrics.json") and os.path.exists(run_dir / "saved_model")
