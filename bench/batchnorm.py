@@ -14,7 +14,6 @@ from bench import common, steps
 # (label, registry name, builder module, input shape, registry options, steps per timed call)
 MODELS = [("cnn4_bn", "cnn4_bn", "cnn", (28, 28, 1), {}, 20), ("resnet20", "resnet20", "resnet", (32, 32, 3), {}, 6),
           ("resnet18 small", "resnet18", "resnet", (32, 32, 3), {"stem": "small"}, 4)]
-PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def _fused_in_float32():
@@ -50,8 +49,7 @@ def _build_with(layer_class, name, module_name, shape, options, precision):
 def run(quick=False, batch_size=128, precision="float32"):
     import keras
 
-    if precision not in PRECISIONS:
-        raise SystemExit(f"batchnorm: --precision must be one of {', '.join(PRECISIONS)}. Received: {precision!r}")
+    common.check_precision("batchnorm", precision)
     common.pin_tensorflow_threads()
     layers = {"fused": None, "keras": keras.layers.BatchNormalization}
     if precision != "float32":

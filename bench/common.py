@@ -7,6 +7,16 @@ import statistics
 import time
 
 
+# The policies a benchmark compares: float32 and the mixed bfloat16 policy (`--precision` of vs_torch and batchnorm)
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+def check_precision(benchmark, precision):
+    """Refuse, in one line, a `precision` no benchmark compares."""
+    if precision not in PRECISIONS:
+        raise SystemExit(f"{benchmark}: --precision must be one of {', '.join(PRECISIONS)}. Received: {precision!r}")
+
+
 def threads():
     """The thread count every side of a comparison gets: all cores, unless BENCH_THREADS says otherwise."""
     return int(os.environ.get("BENCH_THREADS", os.cpu_count()))

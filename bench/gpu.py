@@ -159,7 +159,7 @@ def throughput(dry_run, only, started, deadline_s):
             continue
         batch_size = DRY_RUN["batch_size"] if dry_run else THROUGHPUT_BATCH.get(name, DEFAULT_BATCH)
         sides, compile_seconds = {}, {}
-        for policy in cpu_precision.PRECISIONS:
+        for policy in common.PRECISIONS:
             keras.utils.set_random_seed(0)
             with training.dtype_policy(policy):
                 model = models.build(name, input_shape=shape, num_classes=10, **options)

@@ -24,7 +24,6 @@ MODELS = [
     ("densenet_bc_100", "densenet_bc_100", {}, 4),
     ("googlenet small", "googlenet", {"stem": "small"}, 4),
 ]
-PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def run(quick=False, batch_size=128, only=None):
@@ -39,7 +38,7 @@ def run(quick=False, batch_size=128, only=None):
             continue
         n_steps = 2 if quick else n_steps
         sides, params = {}, None
-        for precision in PRECISIONS:
+        for precision in common.PRECISIONS:
             keras.utils.set_random_seed(0)
             with training.dtype_policy(precision):
                 model = models.build(name, input_shape=SHAPE, num_classes=10, **options)

@@ -92,8 +92,7 @@ def run(quick=False, batch_size=128, only=None, precision="float32"):
     from bench import torch_nets
     from keras_course import models, training
 
-    if precision not in ("float32", "mixed_bfloat16"):
-        raise SystemExit(f"vs_torch: --precision must be float32 or mixed_bfloat16. Received: {precision!r}")
+    common.check_precision("vs_torch", precision)
     bfloat16 = precision == "mixed_bfloat16"
 
     common.pin_tensorflow_threads()
