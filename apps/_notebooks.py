@@ -51,10 +51,14 @@ def cell_key(cell):
     return cell.cell_type, cell.source.strip(), tuple(cell.metadata.get("tags", ()))
 
 
+def own_cells(book):
+    """The notebook's cells that come from its script: papermill's injected-parameters cell left out."""
+    return [cell for cell in book.cells if "injected-parameters" not in cell.metadata.get("tags", ())]
+
+
 def cell_skeleton(book):
-    """What must match between a lesson's script and its committed notebook: each cell's key, papermill's
-    injected-parameters cell left out."""
-    return [cell_key(cell) for cell in book.cells if "injected-parameters" not in cell.metadata.get("tags", ())]
+    """What must match between a lesson's script and its committed notebook: each of its own cells' key."""
+    return [cell_key(cell) for cell in own_cells(book)]
 
 
 # TensorFlow's C++ start-up lines (CUDA probing, absl), which ignore TF_CPP_MIN_LOG_LEVEL in 2.21, and its Python
@@ -115,7 +119,7 @@ def with_new_prose(script):
     if not os.path.exists(path):
         return None
     book = nbformat.read(path, as_version=4)
-    committed = [cell for cell in book.cells if "injected-parameters" not in cell.metadata.get("tags", ())]
+    committed = own_cells(book)
     fresh = lesson_notebook(script).cells
     same_code = len(committed) == len(fresh) and all(
         old.cell_type == new.cell_type and (old.cell_type == "markdown" or cell_key(old) == cell_key(new))
@@ -139,25 +143,25 @@ def main(argv=None):
     if unknown:
         parser.error(f"no such lab: {', '.join(unknown)}; the labs are {', '.join(sorted(known))}")
     forced = set(args.labs) | (set(known) if args.all else set())
-    stale = [script for name, script in known.items() if name in forced or not is_current(script)]
+    stale = {name: script for name, script in known.items() if name in forced or not is_current(script)}
     if args.check:
         if stale:
-            names = ", ".join(os.path.relpath(notebook_path(script), APPS) for script in stale)
+            names = ", ".join(os.path.relpath(notebook_path(script), APPS) for script in stale.values())
             print(f"out of date: {names}; run python apps/_notebooks.py", file=sys.stderr)
             return 1
-        print(f"checked {len(lab_scripts())} notebooks in {os.path.relpath(OUT)}")
+        print(f"checked {len(known)} notebooks in {os.path.relpath(OUT)}")
         return 0
     os.makedirs(OUT, exist_ok=True)
-    for script in stale:
+    for name, script in stale.items():
         start = time.perf_counter()
-        reworded = None if os.path.basename(script)[:-3] in forced else with_new_prose(script)
+        reworded = None if name in forced else with_new_prose(script)
         if reworded is not None:
             nbformat.write(reworded, notebook_path(script))
             print(f"rewrote the prose of {os.path.relpath(notebook_path(script))} (its code is unchanged: not re-run)")
             continue
         execute_lesson(script, notebook_path(script))
         print(f"wrote {os.path.relpath(notebook_path(script))} in {time.perf_counter() - start:.0f} s", flush=True)
-    print(f"{len(stale)} of {len(lab_scripts())} notebooks rewritten in {os.path.relpath(OUT)}")
+    print(f"{len(stale)} of {len(known)} notebooks rewritten in {os.path.relpath(OUT)}")
     return 0
 
 

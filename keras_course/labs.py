@@ -16,30 +16,22 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["command_line", "parse_lab_args", "run", "show_pictures", "verdict"]
-
-
-def parse_lab_args(doc: str, argv: list[str] | None = None, extra: Iterable = (), *,
-                   out: str = "runs/labs") -> argparse.Namespace:
-    """The command line of a lab: --quick (tiny settings for a smoke test), --out (the figures' folder, `out` by
-    default) and `extra`, a list of (flags, add_argument keyword arguments) of the lab's own."""
-    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny settings for a smoke test")
-    parser.add_argument("--out", default=out, help=f"folder for the figures (default: {out})")
-    for flags, options in extra:
-        parser.add_argument(*flags, **options)
-    return parser.parse_args(argv)
+__all__ = ["command_line", "run", "show_pictures", "verdict"]
 
 
 def command_line(title: str, quick: bool, out: str, **settings: str | None) -> tuple:
     """(QUICK, OUT, *settings' values) of a lab run as a script: the parameters cell's values unless sys.argv says
-    otherwise. Each keyword is a string setting of the lab's own, taken from `--the-name` (default: its value).
+    otherwise (--quick: tiny settings for a smoke test; --out: the figures' folder). Each keyword is a string setting
+    of the lab's own, taken from `--the-name` (default: its value).
 
     Example: `QUICK, OUT, WEIGHTS = labs.command_line("Lab T5", QUICK, OUT, weights=WEIGHTS)`.
     """
-    extra = [((f"--{name.replace('_', '-')}",), dict(dest=name, default=value, help=f"default: {value}"))
-             for name, value in settings.items()]
-    args = parse_lab_args(title, sys.argv[1:], extra, out=out)
+    parser = argparse.ArgumentParser(description=title)
+    parser.add_argument("--quick", action="store_true", help="tiny settings for a smoke test")
+    parser.add_argument("--out", default=out, help=f"folder for the figures (default: {out})")
+    for name, value in settings.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, default=value, help=f"default: {value}")
+    args = parser.parse_args(sys.argv[1:])
     return (quick or args.quick, args.out, *(getattr(args, name) for name in settings))
 
 
