@@ -14,6 +14,7 @@ Benchmarks (each module's docstring gives its method and JSON schema):
   conv_ceiling      each conv net's convolutions alone: the roofline and vs_torch figures they allow
   precision         one model of every family in float32 and mixed_bfloat16: what precision="auto" rests on
   gpu               on a GPU with JAX and no TensorFlow: time to 0.95 and every family's img/s (--dry-run: CPU)
+  compression       pruning, channels, factorization, int8/int4 PTQ and QAT, distillation on one Fashion-MNIST model
 """
 
 import argparse
@@ -24,7 +25,7 @@ from bench import common
 
 # imported on demand: `gpu` runs where TensorFlow, which some of the others import at the top, is not installed
 BENCHMARKS = ("demo", "zoo", "roofline", "overheads", "pipeline", "time_to_accuracy", "vs_keras_apps", "batchnorm",
-              "vs_torch", "scaling", "conv_ceiling", "precision", "gpu")
+              "vs_torch", "scaling", "conv_ceiling", "precision", "gpu", "compression")
 
 
 # The command-line options each benchmark takes besides --quick (the others take none).

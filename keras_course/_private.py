@@ -9,8 +9,8 @@ test: ExactBackupAndRestore overrides BackupAndRestore's `_save_model` and reads
 """
 
 __all__ = ["cifar_load_batch", "detach_graph_seed", "fit_restart_epoch", "inbound_nodes", "in_memory_dataset",
-           "learning_rate_variable", "option_actions", "patch_tf2onnx_for_numpy2", "producer",
-           "tensorflow_trainer_modules"]
+           "is_functional", "learning_rate_variable", "option_actions", "patch_tf2onnx_for_numpy2", "producer",
+           "tensorflow_trainer_modules", "tflite_ops"]
 
 
 def producer(tensor):
@@ -96,3 +96,18 @@ def tensorflow_trainer_modules():
 def option_actions(parser):
     """An argparse parser's option actions (flags and dest): argparse keeps the list as `_actions`."""
     return [action for action in parser._actions if action.option_strings]
+
+
+def is_functional(model):
+    """Whether `model` is a functional keras.Model (a graph of layers that clone_model can rebuild), not a
+    subclassed one: Keras 3 exports no name for its Functional class."""
+    from keras.src.models.functional import Functional
+
+    return isinstance(model, Functional)
+
+
+def tflite_ops(interpreter):
+    """The ops of a LiteRT interpreter's graph, each {"op_name", "inputs", "outputs"} (tensor indices; -1 for an
+    absent optional input): the interpreter lists them only through `_get_ops_details`. Delegated subgraphs appear
+    again as "DELEGATE" ops, which are left out."""
+    return [op for op in interpreter._get_ops_details() if op["op_name"] != "DELEGATE"]

@@ -161,6 +161,7 @@ def test_torch_twin_of_cnn4_bn_computes_what_ours_computes():
     np.testing.assert_allclose(got, ours.predict(x, verbose=0), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow  # 26 s; the two local workers it times are tested in the default suite by tests/test_distribute.py
 def test_scaling_quick_times_one_replica_and_two_local_workers(tmp_path):
     out = tmp_path / "scaling.json"
     assert main(["scaling", "--quick", "--json", str(out)]) == 0
@@ -233,3 +234,22 @@ def test_conv_ceiling_quick_run_finds_the_convolutions_and_batch_norms_inside_th
     ablation = json.loads(out.read_text())["cnn4_bn_ablation_ms"]
     assert set(ablation) == {"full", "no_batch_norm", "no_relu", "no_batch_norm_no_relu"}
     assert ablation["no_batch_norm_no_relu"] < ablation["full"]  # 4 BN + 4 ReLU layers cost measurable time
+
+
+@pytest.mark.slow
+def test_compression_benchmark_runs_quick_with_every_technique_and_goal(tmp_path, capsys):
+    out = tmp_path / "compression.json"
+    assert main(["compression", "--quick", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    techniques = [row["technique"] for row in result["rows"]]
+    assert techniques == ["dense", "student_alone", "prune_90", "channels_50", "factorize_50", "ptq_int8", "qat_int8",
+                          "ptq_int4", "qat_int4", "distill", "combined"]
+    fields = {"test_accuracy", "params", "nonzero_params", "storage_bits", "macs", "sparse_macs", "tflite_bytes",
+              "tflite_gzip_bytes", "latency_ms", "seeds"}
+    assert all(fields <= set(row) for row in result["rows"])
+    rows = {row["technique"]: row for row in result["rows"]}
+    assert rows["prune_90"]["nonzero_params"] < 0.2 * rows["dense"]["nonzero_params"]
+    assert rows["channels_50"]["macs"] < 0.4 * rows["dense"]["macs"]
+    assert len(result["goals"]) == 9 and all(set(goal) == {"goal", "measured", "met"} for goal in result["goals"])
+    printed = capsys.readouterr().out
+    assert "combined" in printed and printed.count("met ") + printed.count("MISSED") == 9

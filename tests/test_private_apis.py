@@ -126,3 +126,25 @@ def test_keras_tuner_oracle_draws_through_random_values():
     oracle = keras_tuner.oracles.RandomSearchOracle(objective="val_loss", max_trials=1, seed=1)
     for name in ("_random_values", "_max_collisions", "_seed_state", "_duplicate"):
         assert hasattr(oracle, name), f"experiments.search._random_values_mixed: keras-tuner's Oracle has no {name}"
+
+
+def test_is_functional_tells_functional_from_subclassed_models():
+    class Subclassed(keras.Model):
+        def call(self, x):
+            return x
+
+    assert _private.is_functional(_model()), "_private.is_functional: keras.src.models.functional.Functional moved"
+    assert not _private.is_functional(Subclassed())
+
+
+def test_tflite_ops_lists_the_graphs_ops_with_their_tensors():
+    from ai_edge_litert.interpreter import Interpreter
+
+    from keras_course import export
+
+    interpreter = Interpreter(model_content=export.to_tflite(_model()))
+    interpreter.allocate_tensors()
+    ops = _private.tflite_ops(interpreter)
+    message = "_private.tflite_ops: Interpreter._get_ops_details no longer lists op names and tensor indices"
+    assert [op["op_name"] for op in ops] == ["FULLY_CONNECTED", "FULLY_CONNECTED"], message
+    assert all(len(op["inputs"]) >= 2 and len(op["outputs"]) == 1 for op in ops), message

@@ -12,7 +12,7 @@ import typing
 
 import pytest
 
-PACKAGES = ["models", "data", "training", "transfer", "export", "experiments", "viz", "scratch", "labs"]
+PACKAGES = ["models", "data", "training", "transfer", "compress", "export", "experiments", "viz", "scratch", "labs"]
 
 
 def _public_functions():

@@ -102,6 +102,47 @@ def _parser():
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--json", action="store_true", help="one JSON document instead of text")
 
+    p = command("compress", "compress a finished run's model (distil, remove channels, prune, factorize, quantize, "
+                "in that order, each fine-tuned) into a run directory with compress_report.json")
+    p.add_argument("--from", dest="from_dir", required=True, metavar="RUN_DIR", help="a finished run directory")
+    p.add_argument("--prune", type=float, default=None, metavar="S", help="fraction of the Dense/Conv weights "
+                   "zeroed by magnitude, in [0, 1), reached on a polynomial schedule while fine-tuning")
+    p.add_argument("--prune-channels", type=float, default=None, metavar="F", help="fraction of the filters of each "
+                   "convolution inside a block removed (a smaller model), in [0, 1)")
+    p.add_argument("--factorize", type=float, default=None, metavar="K", help="fraction of the factorized layers' "
+                   "weights kept by truncated SVD, in (0, 1]")
+    p.add_argument("--quantize", default=None, help="ptq8 (post-training full-integer int8), ptq4 (int4 weights, "
+                   "stored as int8 by TFLite, counted at 4 bits), qat8 or qat4 (quantization-aware training, "
+                   "--epochs of it)")
+    p.add_argument("--distill-from", default=None, metavar="TEACHER_RUN_DIR", help="a finished run whose model "
+                   "teaches this one (first, before the other techniques)")
+    p.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs of each technique that trains "
+                   "(default 2)")
+    p.add_argument("--lr", type=float, default=None, help="their peak learning rate (default: a tenth of the run's)")
+    p.add_argument("--scope", default="layer", help="pruning: layer (each layer to the sparsity) or global (one "
+                   "threshold over all) (default layer)")
+    p.add_argument("--criterion", default="l1", help="channel pruning: keep the filters of largest L1 norm (l1) or "
+                   "largest batch-norm scale (bn_scale) (default l1)")
+    p.add_argument("--temperature", type=float, default=4.0, help="distillation temperature (default 4)")
+    p.add_argument("--alpha", type=float, default=0.1, help="distillation: weight of the labels' loss (default 0.1)")
+    p.add_argument("--latency-runs", type=int, default=200, help="single-image TFLite calls timed (default 200)")
+    p.add_argument("--run-dir", default=None, help="default: runs/compress_<the run's folder name>")
+    p.add_argument("--overwrite", action="store_true", help="delete what --run-dir holds and start over")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = command("score", "what a model costs and scores (parameters, storage bits, MACs, TFLite size, latency, "
+                "accuracy) against a dense baseline: for any .keras or .tflite file")
+    p.add_argument("model", metavar="MODEL", help="a .keras or .tflite file")
+    p.add_argument("--data", default="fashion_mnist", help="dataset whose test split scores it (default "
+                   "fashion_mnist)")
+    p.add_argument("--baseline", default=None, help="the dense model scored against: a .keras or .tflite file or "
+                   "project:NAME (default for fashion_mnist: project:fashion_mnist_cnn4_bn)")
+    p.add_argument("--weight-bits", type=int, default=None, help="count int8 kernels at this many bits, 2 to 7 (a "
+                   "model quantized to 4 bits, which TFLite stores as int8)")
+    p.add_argument("--limit", type=int, default=None, help="score on the first N test images only (a quick look)")
+    p.add_argument("--latency-runs", type=int, default=200, help="single-image calls timed (default 200)")
+    p.add_argument("--json", action="store_true", help="one JSON document instead of a table")
+
     p = command("demo", "the main job: train the default classifier on Fashion-MNIST and save it")
     p.add_argument("--epochs", type=int, default=None, help="default: 7 where the precision computes in bfloat16 or "
                    "float16, 5 in float32 (the one-cycle schedule fitted to the demo's time budget)")
@@ -363,6 +404,88 @@ def _cmd_predict(args):
     return 1 if any(p.error for p in predictions) else 0
 
 
+def _cmd_compress(args):
+    from keras_course import experiments
+    from keras_course.experiments.compress_run import REPORT
+
+    settings = experiments.CompressSettings(
+        prune=args.prune, prune_channels=args.prune_channels, factorize=args.factorize, quantize=args.quantize,
+        distill_from=args.distill_from, epochs=args.epochs, lr=args.lr, scope=args.scope, criterion=args.criterion,
+        temperature=args.temperature, alpha=args.alpha, latency_runs=args.latency_runs)
+    run_dir = args.run_dir or os.path.join("runs", "compress_" + os.path.basename(os.path.normpath(args.from_dir)))
+    result = experiments.compress_run(args.from_dir, run_dir, settings, overwrite=args.overwrite,
+                                      verbose=0 if args.quiet else 1)
+    _print_reports({"dense": result["baseline"], "compressed": result["compressed"]})
+    print(f"score {result['compressed']['score']:.4f} (the dense model: 2); run directory: {run_dir}; "
+          f"report: {os.path.join(run_dir, REPORT)}")
+    return 0
+
+
+REPORT_COLUMNS = (("test_accuracy", "test acc", "{:.4f}"), ("params", "params", "{:,}"),
+                  ("nonzero_params", "non-zero", "{:,}"), ("storage_bits", "storage KiB", "{:,.1f}"),
+                  ("macs", "MACs", "{:,}"), ("sparse_macs", "sparse MACs", "{:,}"),
+                  ("tflite_bytes", "tflite B", "{:,}"), ("tflite_gzip_bytes", "gzip B", "{:,}"),
+                  ("latency_ms", "ms/img", "{:.3f}"))
+
+
+def _print_reports(rows):
+    """compress.report entries as a table, one row each."""
+    print(f"{'':<11}" + "".join(f"{title:>13}" for _, title, _ in REPORT_COLUMNS))
+    for name, entry in rows.items():
+        cells = []
+        for field, _, style in REPORT_COLUMNS:
+            value = entry.get(field)
+            if field == "storage_bits" and value is not None:
+                value = value / 8 / 1024
+            cells.append(f"{'-' if value is None else style.format(value):>13}")
+        print(f"{name:<11}" + "".join(cells))
+
+
+def _cmd_score(args):
+    from keras_course import compress, data
+
+    if args.baseline is None and args.data != "fashion_mnist":
+        raise ValueError(f"--data {args.data} has no default baseline: pass --baseline (the dense model, a .keras "
+                         "or .tflite file).")
+    if args.weight_bits is not None and not 2 <= args.weight_bits <= 7:
+        raise ValueError(f"--weight-bits counts int8 kernels at fewer bits: 2 to 7. Received: --weight-bits "
+                         f"{args.weight_bits}")
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit must be a positive number of test images. Received: --limit {args.limit}")
+    _, _, test_ds, info = data.load(args.data, val_fraction=0.0, limit=args.limit)
+    x, y = data.to_numpy(test_ds)
+    model = compress.read_model(args.model)
+    baseline = compress.read_model(_project_path(args.baseline or "project:fashion_mnist_cnn4_bn"))
+    for name, candidate in (("MODEL", model), ("--baseline", baseline)):
+        shape = compress.input_shape_of(candidate)
+        if tuple(shape) != tuple(info.input_shape):
+            raise ValueError(f"{name} takes inputs shaped {tuple(shape)} and --data {args.data} has "
+                             f"{tuple(info.input_shape)}: score it on the data it was trained for.")
+    entry = compress.report(model, (x, y), weight_bits=args.weight_bits, latency_runs=args.latency_runs)
+    reference = compress.report(baseline, (x, y), latency_runs=args.latency_runs)
+    entry["score"] = compress.score(entry, reference)
+    if args.json:
+        print(json.dumps({"model": args.model, "baseline": reference, "scored": entry}, indent=2))
+        return 0
+    _print_reports({"baseline": reference, "model": entry})
+    print(f"score {entry['score']:.4f} = storage {entry['storage_bits'] / reference['storage_bits']:.4f} + "
+          f"operations {entry['bit_macs'] / reference['bit_macs']:.4f} (lower is better; the baseline scores 2)")
+    return 0
+
+
+def _project_path(path):
+    """project:NAME as the path of that saved model's .keras file; any other path as it is."""
+    from keras_course.transfer.backbones import PROJECT_PREFIX, project_model_dir, project_models
+
+    if not path.startswith(PROJECT_PREFIX):
+        return path
+    try:
+        return os.path.join(project_model_dir(path[len(PROJECT_PREFIX):]), "model.keras")
+    except ValueError:
+        raise ValueError(f"--baseline {path}: no such project model. Available: "
+                         f"{', '.join(project_models()) or 'none'} (or pass a .keras or .tflite file).") from None
+
+
 def _cmd_demo(args):
     from keras_course import experiments, training
 
@@ -380,11 +503,15 @@ def _cmd_demo(args):
 
 
 COMMANDS = {"models": _cmd_models, "datasets": _cmd_datasets, "train": _cmd_train, "lr-find": _cmd_lr_find, "compare": _cmd_compare, "search": _cmd_search, "pretrain": _cmd_pretrain, "transfer": _cmd_transfer,
-            "evaluate": _cmd_evaluate, "plot": _cmd_plot, "export": _cmd_export, "predict": _cmd_predict, "demo": _cmd_demo}
+            "evaluate": _cmd_evaluate, "plot": _cmd_plot, "export": _cmd_export, "predict": _cmd_predict, "compress": _cmd_compress,
+            "score": _cmd_score, "demo": _cmd_demo}
 
 
 # Arguments of library functions that a command's messages name, where they differ from its flags
-PYTHON_NAMES = {"predict": {"model_path": "--model", "path": "--model"}, "plot": {"what": "--what"}}
+PYTHON_NAMES = {"predict": {"model_path": "--model", "path": "--model"}, "plot": {"what": "--what"},
+                "compress": {"prune_channels": "--prune-channels", "distill_from": "--distill-from",
+                             "run_dir": "--run-dir", "path": "--from"},
+                "score": {"path": "MODEL", "model": "MODEL"}}
 
 
 def main(argv=None):

@@ -12,11 +12,13 @@ import re
 import threading
 
 ENV_VERBOSE = "KERAS_COURSE_VERBOSE"
-# absl-format info and warning lines (I1202 12:00:00.000 ...), the note before absl starts, and the error lines
-# that only say there is no GPU driver
+# absl-format info and warning lines (I1202 12:00:00.000 ...), the note before absl starts, the error lines that
+# only say there is no GPU driver, and what LiteRT and the TFLite converter say on every call
 STARTUP_LINE = re.compile(
     rb"^(?:[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ .*"
     rb"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    rb"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."  # LiteRT, at each interpreter
+    rb"|fully_quantize: \d+, inference_type: \d+, input_inference_type: \w+, output_inference_type: \w+"  # converter
     rb"|E\d{4} \d\d:\d\d:\d+\.\d+ +\d+ .*(?:cuInit|cuda_executor|cuda_diagnostics|Unable to register cu\w+ factory).*)\r?\n?$")
 
 

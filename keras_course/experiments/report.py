@@ -90,13 +90,15 @@ def finish_run(config, run_dir, model, test_ds, info, *, callbacks, strategy, op
     model.save(os.path.join(run_dir, "model.keras"))  # with the optimizer's state, to train on from
     model = _single_device_copy(model, options) if replicas > 1 else model
     export.export_saved_model(model, os.path.join(run_dir, "saved_model"))
-    history = viz.read_history(os.path.join(run_dir, HISTORY))
+    history_path = os.path.join(run_dir, HISTORY)
+    history = viz.read_history(history_path) if os.path.exists(history_path) else {}
+    trained = "loss" in history  # a compression that only quantizes trains nothing
     metrics = evaluate_model(model, test_ds, info, run_dir, batch_size=max(VAL_BATCH, config.batch_size))
     # a transfer run is scored by its best validation epoch over both phases, early stopping or not
-    best = best_epoch(history, early if config.transfer is None else None)
+    best = best_epoch(history, early if config.transfer is None else None) if trained else None
     metrics.update(
-        epochs_run=len(history["loss"]),
-        best_epoch=best + 1,
+        epochs_run=len(history.get("loss", ())),
+        best_epoch=None if best is None else best + 1,
         stopped_early=bool(early and early.stopped_epoch),
         train_seconds=round(float(np.nansum(history.get("epoch_seconds", [0.0]))), 2),
         params=int(model.count_params()),
@@ -105,10 +107,11 @@ def finish_run(config, run_dir, model, test_ds, info, *, callbacks, strategy, op
         precision=config.precision,  # `train` resolved "auto"
         dataset=info.to_dict(),
     )
-    viz.learning_curves(history, os.path.join(run_dir, "learning_curves.png"),
-                        best_epoch=best if "val_loss" in history else None,
-                        stopped_epoch=early.stopped_epoch if early else None,
-                        title=f"{config.model} on {config.dataset}")
+    if trained:
+        viz.learning_curves(history, os.path.join(run_dir, "learning_curves.png"),
+                            best_epoch=best if "val_loss" in history else None,
+                            stopped_epoch=early.stopped_epoch if early else None,
+                            title=f"{config.model} on {config.dataset}")
     shutil.rmtree(os.path.join(run_dir, training.callbacks.BACKUP_DIR), ignore_errors=True)
     write_json(os.path.join(run_dir, METRICS), metrics)  # last: its presence means the run finished
     return metrics

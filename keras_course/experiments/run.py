@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import os
 import shutil
-import time
 from typing import TYPE_CHECKING
 
 import keras
@@ -27,17 +26,6 @@ if TYPE_CHECKING:
     from keras_course.experiments.config import RunConfig
 
 __all__ = ["evaluate", "export_run", "train"]
-
-
-class _EpochSeconds(keras.callbacks.Callback):
-    """Adds the wall-clock seconds of each epoch to the logs, so history.csv adds up across resumed sessions."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
 def train(config: RunConfig, run_dir: str | os.PathLike, *, overwrite: bool = False, verbose: int = 1) -> dict:
@@ -64,7 +52,7 @@ def train(config: RunConfig, run_dir: str | os.PathLike, *, overwrite: bool = Fa
     try:
         clock = data.EpochClock()
         train_pipe, val_pipe = engine.pipelines(config, train_ds, val_ds, clock=clock)
-        callbacks = [_EpochSeconds()] + training.make_callbacks(work_dir, patience=config.patience, clock=clock,
+        callbacks = [training.EpochSeconds()] + training.make_callbacks(work_dir, patience=config.patience, clock=clock,
                                                                  plateau=config.schedule == "plateau",
                                                                  checkpoint=val_ds is not None)
         options = engine.compile_options(config, info, replicas=strategy.num_replicas_in_sync)

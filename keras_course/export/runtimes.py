@@ -58,10 +58,13 @@ class SavedModelRuntime:
 class TFLiteRuntime:
     format = "tflite"
 
-    def __init__(self, path):
+    def __init__(self, path=None, *, content: bytes | None = None):
         from ai_edge_litert.interpreter import Interpreter
 
-        self.interpreter = Interpreter(model_path=os.fspath(path))
+        if content is not None:
+            self.interpreter = Interpreter(model_content=content)
+        else:
+            self.interpreter = Interpreter(model_path=os.fspath(path))
         self.runner = self.interpreter.get_signature_runner("serving_default")
         ((self.input_name, spec),) = self.runner.get_input_details().items()
         ((self.output_name, out),) = self.runner.get_output_details().items()

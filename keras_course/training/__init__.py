@@ -7,7 +7,7 @@ under JAX or PyTorch.
 
 import importlib
 
-from keras_course.training.callbacks import (ExactBackupAndRestore, NaNLossError, StopOnNaN, make_callbacks,
+from keras_course.training.callbacks import (EpochSeconds, ExactBackupAndRestore, NaNLossError, StopOnNaN, make_callbacks,
                                              resume_epoch)
 from keras_course.training.compile import (DEFAULT_LR, DEFAULT_STEPS_PER_EXECUTION, OPTIMIZERS, compile_model, infer_task, loss_and_metrics,
                                            resolve_jit)
@@ -17,7 +17,7 @@ from keras_course.training.precision import PRECISIONS, dtype_policy, resolve_pr
 from keras_course.training.schedules import SCHEDULES, OneCycle, make_schedule
 from keras_course.training.seeding import set_seed
 
-__all__ = ["DEFAULT_LR", "DEFAULT_STEPS_PER_EXECUTION", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "STRATEGIES",
+__all__ = ["DEFAULT_LR", "EpochSeconds", "DEFAULT_STEPS_PER_EXECUTION", "OPTIMIZERS", "PRECISIONS", "SCHEDULES", "STRATEGIES",
            "compile_model", "dtype_policy", "ExactBackupAndRestore", "fit_phases", "infer_task", "is_chief",
            "is_multiworker", "layer_statistics", "loss_and_metrics", "make_callbacks", "make_schedule",
            "make_strategy", "multiworker_fit_patch", "NaNLossError", "OneCycle", "Phase", "phase_starts",

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import shutil
+import time
 from typing import TYPE_CHECKING
 
 import keras
@@ -53,6 +54,17 @@ class StopOnNaN(keras.callbacks.Callback):
                 f"Loss became {float(loss)} at epoch {self.epoch + 1}, step {batch + 1}{lr_text}: training diverged. "
                 "Lower the learning rate (e.g. 10x), or add gradient clipping or batch norm."
             )
+
+
+class EpochSeconds(keras.callbacks.Callback):
+    """Adds the wall-clock seconds of each epoch to the logs, so history.csv adds up across resumed sessions."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
 def _rng_variables(model):

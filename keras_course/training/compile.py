@@ -145,10 +145,12 @@ def compile_model(model: keras.Model, *, task: str | None = None, optimizer: str
     if not isinstance(label_smoothing, (int, float)) or not 0 <= label_smoothing < 1:
         raise ValueError(f"`label_smoothing` must be in [0, 1). Received: label_smoothing={label_smoothing!r}")
     check_positive("steps_per_execution", steps_per_execution, integer=True)
-    task = task or infer_task(model)
+    # a model that trains another (keras.distillation.Distiller) gets the loss and metrics of that one's head
+    head = getattr(model, "student", model)
+    task = task or infer_task(head)
     learning_rate = make_schedule(schedule, lr, total_steps=total_steps, warmup_steps=warmup_steps)
-    from_logits = output_is_logits(model) and task != "regression"
-    loss, metrics = loss_and_metrics(task, model.output_shape[-1], from_logits=from_logits,
+    from_logits = output_is_logits(head) and task != "regression"
+    loss, metrics = loss_and_metrics(task, head.output_shape[-1], from_logits=from_logits,
                                      label_smoothing=label_smoothing)
     opt = make_optimizer(optimizer, learning_rate, momentum=momentum, weight_decay=weight_decay)
     if lr_multipliers:

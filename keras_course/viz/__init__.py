@@ -3,8 +3,8 @@ feature embeddings, and what conv nets look at (filters, feature maps, CAM, Grad
 
 from keras_course.viz.embedding import embedding_plot
 from keras_course.viz.plots import (confusion_matrix_plot, decision_boundary, grouped_bars, learning_curves, lr_find_plot,
-                                   pareto_front, pareto_plot, read_history, regression_fit,
-                                   runs_curves)
+                                   pareto_front, pareto_plot, read_history, regression_fit, runs_curves,
+                                   tradeoff_plot)
 from keras_course.viz.activations import (cam, feature_maps, feature_maps_plot, first_layer_filters, grad_cam,
                                          heatmap_plot)
 from keras_course.viz.mistakes import confused_pairs, confused_pairs_plot, per_example_loss, top_losses, top_losses_plot
@@ -16,4 +16,4 @@ __all__ = ["cam", "confused_pairs", "confused_pairs_plot", "confusion_matrix_plo
            "embedding_plot", "feature_maps", "feature_maps_plot", "first_layer_filters", "grad_cam", "grouped_bars",
            "heatmap_plot", "image_grid", "layer_statistics_plot", "learning_curves", "loss_curves_plot",
            "lr_find_plot", "pareto_front", "pareto_plot", "per_example_loss", "read_history", "regression_fit",
-           "runs_curves", "top_losses", "top_losses_plot", "trajectories_plot"]
+           "runs_curves", "top_losses", "top_losses_plot", "tradeoff_plot", "trajectories_plot"]

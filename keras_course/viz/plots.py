@@ -217,32 +217,42 @@ def pareto_plot(rows: Sequence[dict], path: str | os.PathLike | None = None, *, 
     """Test accuracy (mean ± std over seeds) against parameters and against training time, one point per model,
     the Pareto front (no other model both cheaper and more accurate) joined and ringed. `rows`: the rows of
     experiments.compare."""
-    accuracy = np.array([r["test_accuracy_mean"] for r in rows])
-    spread = np.array([r["test_accuracy_std"] for r in rows])
-    panels = [("params", np.array([r["params"] for r in rows], float), "parameters (log scale)"),
-              ("time", np.array([r["train_seconds_per_epoch"] * epochs for r in rows]),
-               f"training seconds for {epochs} epoch{'s' if epochs > 1 else ''} (log scale)")]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
-    for ax, (_, cost, xlabel) in zip(axes, panels):
+    costs = {"parameters (log scale)": [r["params"] for r in rows],
+             f"training seconds for {epochs} epoch{'s' if epochs > 1 else ''} (log scale)":
+                 [r["train_seconds_per_epoch"] * epochs for r in rows]}
+    return tradeoff_plot([r["model"] for r in rows], [r["test_accuracy_mean"] for r in rows], costs, path,
+                         spread=[r["test_accuracy_std"] for r in rows],
+                         title=title or "Accuracy against size and training time")
+
+
+def tradeoff_plot(labels: Sequence[str], accuracy: Sequence[float], costs: Mapping[str, Sequence[float]],
+                  path: str | os.PathLike | None = None, *, spread: Sequence[float] | None = None,
+                  title: str = "") -> Figure:
+    """Test accuracy against each cost (one panel per `costs` entry: axis label -> a cost per point, drawn on a log
+    scale), one labelled point each, the Pareto front (no other point both cheaper and more accurate) joined and
+    ringed; `spread`: error bars (e.g. the standard deviation over seeds)."""
+    accuracy = np.asarray(accuracy, float)
+    spread = np.zeros_like(accuracy) if spread is None else np.asarray(spread, float)
+    fig, axes = plt.subplots(1, len(costs), figsize=(6 * len(costs), 4.8), sharey=True)
+    for ax, (xlabel, cost) in zip(np.atleast_1d(axes), costs.items()):
+        cost = np.asarray(cost, float)
         front = pareto_front(cost, accuracy)
         ax.errorbar(cost, accuracy, yerr=spread, fmt="o", color="tab:blue", ecolor="gray", capsize=3, zorder=3)
         order = np.argsort(cost[front])
         ax.step(cost[front][order], accuracy[front][order], where="post", color="tab:red", lw=1.5,
                 label="Pareto front", zorder=2)
         ax.scatter(cost[front], accuracy[front], s=160, facecolors="none", edgecolors="tab:red", lw=1.5, zorder=4)
-        for i, (x, y, row) in enumerate(sorted(zip(cost, accuracy, rows), key=lambda t: t[0])):
+        for i, (x, y, label) in enumerate(sorted(zip(cost, accuracy, labels), key=lambda t: t[0])):
             # alternate above and below, so neighbours' labels do not overprint
-            ax.annotate(row["model"], (x, y), textcoords="offset points", xytext=(6, 6 if i % 2 == 0 else -13),
-                        fontsize=8)
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=(6, 6 if i % 2 == 0 else -13), fontsize=8)
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
-        low, high = np.min(cost), np.max(cost)
-        ax.set_xlim(low / 1.6, high * 2.5)  # room for the labels
-    axes[0].set_ylabel("test accuracy")
-    fig.suptitle(title or "Accuracy against size and training time")
+        ax.set_xlim(np.min(cost) / 1.6, np.max(cost) * 2.5)  # room for the labels
+    np.atleast_1d(axes)[0].set_ylabel("test accuracy")
+    fig.suptitle(title or "Accuracy against cost")
     return _save(fig, path)
 
 
