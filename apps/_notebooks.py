@@ -61,11 +61,12 @@ def cell_skeleton(book):
     return [cell_key(cell) for cell in own_cells(book)]
 
 
-# TensorFlow's C++ start-up lines (CUDA probing, absl), which ignore TF_CPP_MIN_LOG_LEVEL in 2.21, and its Python
-# log lines (SavedModel assets written, predict functions retraced when a lab predicts with several models): noise
-# to a reader of a committed notebook
+# TensorFlow's C++ start-up lines (CUDA probing, absl), which ignore TF_CPP_MIN_LOG_LEVEL in 2.21, its Python log
+# lines (SavedModel assets written, predict functions retraced when a lab predicts with several models), and what
+# LiteRT and the TFLite converter print on every call: noise to a reader of a committed notebook
 STARTUP_NOISE = ("WARNING: All log messages before absl::InitializeLog()", "I0000 ", "W0000 ", "E0000 ",
-                 "To enable the following instructions:", "INFO:tensorflow:", "WARNING:tensorflow:")
+                 "To enable the following instructions:", "INFO:tensorflow:", "WARNING:tensorflow:",
+                 "INFO: Created TensorFlow Lite XNNPACK delegate", "fully_quantize: ")
 
 
 def without_startup_noise(book):

@@ -33,7 +33,7 @@ FINE_TUNE = 3  # epochs of each technique that trains
 QAT_EPOCHS = 2
 # technique -> compress settings (the epochs are filled in); student_alone, distill and combined are built apart
 TECHNIQUES = {
-    "prune_90": dict(prune=0.9, scope="layer"),
+    "prune_90": dict(prune=0.9, scope="global"),  # per layer: 0.8860 on seed 0 (global 0.9222)
     "channels_50": dict(prune_channels=0.5),
     "factorize_50": dict(factorize=0.5),
     "ptq_int8": dict(quantize="ptq8"),

@@ -361,3 +361,36 @@ def test_qat_refuses_a_batch_norm_it_cannot_fold_and_other_bit_widths():
                                              width=0.125))
     with pytest.raises(ValueError, match="weight_bits"):
         compress.quantize_aware(models.build("lenet5", input_shape=(28, 28, 1), num_classes=10), weight_bits=2)
+
+
+def test_pruning_factorization_and_folding_reach_inside_a_transfer_classifiers_backbone():
+    from keras_course import transfer
+
+    model = _random_weights(transfer.build_classifier("resnet20", 5, weights=None, input_shape=(32, 32, 3)))
+    x = _images(3, (32, 32, 3))
+    expected = model.predict(x, verbose=0)
+    masked = compress.prunable(model)
+    assert len(compress.pruning.masked_layers(masked)) == 20  # 19 convolutions of the backbone and the new head
+    np.testing.assert_allclose(masked.predict(x, verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(compress.fold_batch_norms(model).predict(x, verbose=0), expected, atol=1e-5)
+    assert compress.factorize(model, 0.5).count_params() < model.count_params()
+    with pytest.raises(ValueError, match="No convolution"):  # the backbone is a model inside the model
+        compress.channel_plan(model, 0.5)
+
+
+def test_a_pruned_model_keeps_its_zeros_through_quantization_aware_training():
+    model = compress.prunable(models.build("cnn4_bn", input_shape=(28, 28, 1), num_classes=10, width=0.25))
+    updates = compress.UpdateMasks(compress.PolynomialSparsity(0.8, end=0))
+    updates.set_model(model)
+    updates.update(0)
+    aware = compress.quantize_aware(model)
+    x, y = _images(64), np.arange(64) % 10
+    training.fit_phases(aware, [training.Phase("qat", 1, lr=0.05)], tf.data.Dataset.from_tensor_slices((x, y)).batch(16),
+                        optimizer="momentum")
+    plain = compress.strip_quantization(aware)
+    overall = np.mean(np.concatenate([v.ravel() == 0 for v in
+                                      (layer.kernel.numpy() for layer in plain.layers if hasattr(layer, "kernel"))]))
+    assert overall >= 0.8
+    for layer in aware.layers:
+        if hasattr(layer, "kernel_range"):
+            assert np.all(layer.kernel.numpy()[layer.kernel_mask.numpy() == 0] == 0), layer.name

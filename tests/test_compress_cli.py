@@ -37,7 +37,7 @@ def _report(run_dir):
 def test_every_technique_in_one_run_resumed_then_exported(runs, capsys):
     out = str(runs["root"] / "all")
     arguments = ["compress", "--from", runs["dense"], "--distill-from", runs["dense"], "--prune-channels", "0.5",
-                 "--prune", "0.5", "--scope", "global", "--factorize", "0.5", "--quantize", "qat8", *FAST,
+                 "--prune", "0.5", "--scope", "layer", "--factorize", "0.5", "--quantize", "qat8", *FAST,
                  "--run-dir", out]
     assert main(arguments) == 0
     printed = capsys.readouterr().out
@@ -114,6 +114,7 @@ def _refused(arguments, capsys, needle):
     (["--factorize", "0"], "--factorize must be a number in (0, 1]"),
     (["--factorize", "1.5"], "--factorize must be a number in (0, 1]"),
     (["--epochs", "1"], "Nothing to do"),
+    (["--quantize", "qat4", "--epochs", "0"], "takes --epochs >= 1"),
 ])
 def test_bad_compression_settings_are_refused_and_write_nothing(flags, needle, runs, capsys):
     out = runs["root"] / "refused"

@@ -119,8 +119,8 @@ def _parser():
     p.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs of each technique that trains "
                    "(default 2)")
     p.add_argument("--lr", type=float, default=None, help="their peak learning rate (default: a tenth of the run's)")
-    p.add_argument("--scope", default="layer", help="pruning: layer (each layer to the sparsity) or global (one "
-                   "threshold over all) (default layer)")
+    p.add_argument("--scope", default="global", help="pruning: global (one threshold over every layer) or layer "
+                   "(each layer to the sparsity) (default global)")
     p.add_argument("--criterion", default="l1", help="channel pruning: keep the filters of largest L1 norm (l1) or "
                    "largest batch-norm scale (bn_scale) (default l1)")
     p.add_argument("--temperature", type=float, default=4.0, help="distillation temperature (default 4)")

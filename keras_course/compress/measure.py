@@ -231,6 +231,8 @@ def read_model(path: str | os.PathLike) -> keras.Model | bytes:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"path={path!r} is not a file; pass a .keras or .tflite file.")
+    if os.path.getsize(path) > MAX_FLATBUFFER_BYTES:
+        raise ValueError(f"path={path!r} is larger than 2 GiB, more than any model this course scores.")
     suffix = os.path.splitext(path)[1].lower()
     if suffix == ".tflite":
         return load_flatbuffer(path)

@@ -7,8 +7,11 @@
 
 The sparsity grows from `initial` to `sparsity` as s(t) = s_f + (s_i - s_f)(1 - t/T)^3 over the first `ramp` of
 the phase's steps (fast at first, while the network can recover, slowly at the end), updated every `frequency`
-steps, then stays while the rest of the phase fine-tunes. Masks are chosen per layer (each layer at the target) or
-globally (one threshold over every pruned kernel, so layers with many redundant weights give up more).
+steps, then stays while the rest of the phase fine-tunes. Masks are chosen globally (one threshold over every pruned
+kernel, so layers with many redundant weights give up more; the default) or per layer (each layer at the target).
+On cnn4_bn, 90% of the weights after 3 epochs of fine-tuning: global 0.9222 test accuracy, per layer 0.8860 (0.8999
+after 6 epochs), from 0.9306 dense. Per layer, the first convolution keeps 29 of its 288 weights and the classifier
+256 of its 2,560; globally, the big conv4 gives up 96% of its weights while those two keep 79% and 74%.
 """
 
 from __future__ import annotations
@@ -175,7 +178,7 @@ class UpdateMasks(keras.callbacks.Callback):
 
 
 def pruning_phase(sparsity: float, *, epochs: int, steps_per_epoch: int, lr: float | None = None,
-                  schedule: str = "constant", scope: str = "layer", ramp: float = 0.7, frequency: int = 32,
+                  schedule: str = "constant", scope: str = "global", ramp: float = 0.7, frequency: int = 32,
                   name: str = "prune") -> Phase:
     """A phase that prunes a `prunable` model to `sparsity` over the first `ramp` of its steps and fine-tunes it
     for the rest (Phase.lr and schedule as any phase)."""

@@ -4,6 +4,7 @@
 - every batch norm that follows a convolution or dense layer is folded into it first, as the TFLite converter folds
   it (kernel x gamma / sqrt(variance + epsilon), bias moved likewise), so the weights trained are the weights
   quantized;
+- a pruned model's masks are kept (its zeros stay zero while it trains, as in compress.masked);
 - every Conv and depthwise (multiplier 1) kernel is fake-quantized per output channel (a Dense kernel per
   tensor, as tfmot's default scheme does), symmetric, to `weight_bits` (8 or 4:
   levels -127..127 or -7..7 times max|w| / levels), its range the last training step's (kept in variables, so the
@@ -29,6 +30,7 @@ from keras import ops
 
 from keras_course import _private
 from keras_course._checks import check_choice
+from keras_course.compress.kernel_layers import TransformedKernel, add_kernel_mask, masked_kernel
 from keras_course.compress.pruning import strip as strip_masks
 from keras_course.compress.rebuild import HANDLED, check_rebuildable, rebuild
 from keras_course.models.common import layers_within
@@ -81,9 +83,11 @@ class ActivationQuantizer(keras.layers.Layer):
         return {**super().get_config(), "num_bits": self.num_bits, "decay": self.decay}
 
 
-class _QuantizedKernel:
+class _QuantizedKernel(TransformedKernel):
     """Mixin: the kernel fake-quantized per output channel to `weight_bits`, symmetric, narrow range; its range
     (max |w| of each channel) recorded while training; the logits before a separate activation quantized too."""
+
+    SAVED = {"kernel_range": "kernel_range", "mask": "kernel_mask"}
 
     def __init__(self, *args, weight_bits: int = 8, **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,6 +95,7 @@ class _QuantizedKernel:
 
     def build(self, input_shape):
         super().build(input_shape)
+        add_kernel_mask(self)  # a pruned model's zeros stay zero while it trains through the rounding
         channels = self._channels()
         self.kernel_range = self.add_weight(name="kernel_range", shape=(channels,), trainable=False,
                                             initializer="ones")
@@ -100,16 +105,6 @@ class _QuantizedKernel:
             else None
         if self.logits_quantizer is not None:
             self.logits_quantizer.build(None)
-
-    def save_own_variables(self, store):
-        super().save_own_variables(store)  # kernel and bias, under Keras's numbered keys
-        if self.built:
-            store["kernel_range"] = self.kernel_range
-
-    def load_own_variables(self, store):
-        super().load_own_variables(store)
-        if self.built:
-            self.kernel_range.assign(store["kernel_range"])
 
     def _channel_axis(self):
         """The kernel's axis of output channels: the last; a depthwise kernel's input channels (multiplier 1); None
@@ -130,10 +125,16 @@ class _QuantizedKernel:
         axis += len(kernel.shape)
         return ops.max(ops.abs(kernel), axis=tuple(a for a in range(len(kernel.shape)) if a != axis))
 
+    def transformed_kernel(self, training: bool | None = None) -> Any:
+        return self.quantized_kernel(training)
+
+    def before_activation(self, outputs: Any, training: bool | None = None) -> Any:
+        return self.logits_quantizer(outputs, training=training) if self.logits_quantizer is not None else outputs
+
     def quantized_kernel(self, training=None):
         # on the kernel as it is (no reshape between the FakeQuant and the convolution: the converter needs them
         # adjacent to read the FakeQuant as the kernel's quantization)
-        kernel = ops.cast(self.kernel, "float32")
+        kernel = ops.cast(masked_kernel(self), "float32")
         if training:
             self.kernel_range.assign(self._range_of(kernel))
         levels = 2 ** (self.weight_bits - 1) - 1
@@ -149,13 +150,6 @@ class _QuantizedKernel:
                                                                    narrow_range=True, axis=axis)
         return ops.cast(kernel, self.compute_dtype)
 
-    def _finish(self, outputs, channels, training):
-        if self.use_bias:
-            outputs = ops.add(outputs, ops.reshape(self.bias, (1,) * (len(outputs.shape) - 1) + (channels,)))
-        if self.logits_quantizer is not None:
-            outputs = self.logits_quantizer(outputs, training=training)
-        return self.activation(outputs) if self.activation is not None else outputs
-
     def get_config(self):
         return {**super().get_config(), "weight_bits": self.weight_bits}
 
@@ -164,27 +158,15 @@ class _QuantizedKernel:
 class QuantizedDense(_QuantizedKernel, keras.layers.Dense):
     """keras.layers.Dense trained through its int8 (or int4) kernel."""
 
-    def call(self, inputs, training=None):
-        return self._finish(ops.matmul(inputs, self.quantized_kernel(training)), self.units, training)
-
 
 @keras.saving.register_keras_serializable(package="keras_course")
 class QuantizedConv2D(_QuantizedKernel, keras.layers.Conv2D):
     """keras.layers.Conv2D (channels last) trained through its int8 (or int4) kernel."""
 
-    def call(self, inputs, training=None):
-        return self._finish(self.convolution_op(inputs, self.quantized_kernel(training)), self.filters, training)
-
 
 @keras.saving.register_keras_serializable(package="keras_course")
 class QuantizedDepthwiseConv2D(_QuantizedKernel, keras.layers.DepthwiseConv2D):
     """keras.layers.DepthwiseConv2D (channels last) trained through its int8 (or int4) kernel."""
-
-    def call(self, inputs, training=None):
-        outputs = ops.depthwise_conv(inputs, self.quantized_kernel(training), strides=self.strides,
-                                     padding=self.padding, dilation_rate=self.dilation_rate,
-                                     data_format=self.data_format)
-        return self._finish(outputs, outputs.shape[-1], training)
 
 
 QUANTIZED = {keras.layers.Dense: QuantizedDense, keras.layers.Conv2D: QuantizedConv2D,
@@ -263,6 +245,8 @@ def quantize_aware(model: keras.Model, weight_bits: int = 8) -> keras.Model:
             norm that does not follow a convolution.
     """
     check_choice("weight_bits", weight_bits, WEIGHT_BITS)
+    masks = {layer.name: keras.ops.convert_to_numpy(layer.kernel_mask) for layer in layers_within(model)
+             if hasattr(layer, "kernel_mask")}  # a pruned model's masks, kept (folding keeps their zeros)
     folded = fold_batch_norms(strip_masks(model))
     for layer in layers_within(folded):
         if layer.weights and type(layer) not in QUANTIZED and not isinstance(layer, keras.Model) and \
@@ -304,6 +288,8 @@ def quantize_aware(model: keras.Model, weight_bits: int = 8) -> keras.Model:
         new.kernel.assign(old.kernel)
         if new.use_bias:
             new.bias.assign(old.bias)
+        if old.name in masks:
+            new.kernel_mask.assign(masks[old.name])
         new.kernel_range.assign(new._range_of(new.kernel))
         return HANDLED
 

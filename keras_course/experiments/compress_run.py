@@ -47,7 +47,7 @@ class CompressSettings:
     distill_from: str | None = None  # a finished run directory: the teacher
     epochs: int = 2  # fine-tuning epochs of each technique that trains
     lr: float | None = None  # peak learning rate of those phases (None: a tenth of the run's)
-    scope: str = "layer"  # pruning: "layer" or "global"
+    scope: str = "global"  # pruning: "global" (one threshold: measured far better on batch-norm nets) or "layer"
     criterion: str = "l1"  # channel pruning: "l1" or "bn_scale"
     temperature: float = 4.0  # distillation
     alpha: float = 0.1  # distillation: weight of the labels' loss
@@ -71,6 +71,10 @@ class CompressSettings:
         if self.quantize is not None:
             compress.quantize.check_mode(self.quantize)
         check_int("epochs", self.epochs)
+        if self.quantize is not None and compress.quantize.is_aware(self.quantize) and not self.epochs:
+            raise ValueError(f"quantize={self.quantize!r} trains through the rounding, which takes `epochs` >= 1 (its "
+                             "activation ranges are measured while training); quantize='ptq8' or 'ptq4' trains "
+                             "nothing. Received: epochs=0")
         if self.lr is not None:
             check_positive("lr", self.lr)
         check_choice("scope", self.scope, compress.SCOPES)
