@@ -15,6 +15,7 @@ Benchmarks (each module's docstring gives its method and JSON schema):
   precision         one model of every family in float32 and mixed_bfloat16: what precision="auto" rests on
   gpu               on a GPU with JAX and no TensorFlow: time to 0.95 and every family's img/s (--dry-run: CPU)
   compression       pruning, channels, factorization, int8/int4 PTQ and QAT, distillation on one Fashion-MNIST model
+  augment           each augmentation policy (none ... mixup, cutmix, randaugment) on cnn4_bn and resnet20, one budget
 """
 
 import argparse
@@ -25,7 +26,7 @@ from bench import common
 
 # imported on demand: `gpu` runs where TensorFlow, which some of the others import at the top, is not installed
 BENCHMARKS = ("demo", "zoo", "roofline", "overheads", "pipeline", "time_to_accuracy", "vs_keras_apps", "batchnorm",
-              "vs_torch", "scaling", "conv_ceiling", "precision", "gpu", "compression")
+              "vs_torch", "scaling", "conv_ceiling", "precision", "gpu", "compression", "augment")
 
 
 # The command-line options each benchmark takes besides --quick (the others take none).
@@ -39,7 +40,19 @@ OPTIONS = {
     "time_to_accuracy": lambda args, only: dict(epochs=args.epochs),
     "batchnorm": lambda args, only: dict(precision=args.precision),
     "gpu": lambda args, only: dict(data_dir=args.data, only=only),
+    "compression": lambda args, only: dict(model=_one(only, "compression"), seeds=args.seeds),
+    "augment": lambda args, only: dict(only=only, epochs=args.epochs,
+                                       progress=lambda partial: common.write_json(args.json, partial)),
 }
+
+
+def _one(only, benchmark):
+    """The single model a benchmark studies at a time (None: its default)."""
+    if only is None:
+        return None
+    if len(only) != 1:
+        raise SystemExit(f"python -m bench {benchmark}: --models takes one model at a time; received {only}.")
+    return only[0]
 
 
 def main(argv=None):
@@ -50,10 +63,12 @@ def main(argv=None):
     parser.add_argument("--data", metavar="DIR", help="gpu: the folder holding Fashion-MNIST's four IDX files "
                         "(default: where Debian's dataset-fashion-mnist puts them, or keras's cache)")
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON (zoo: rewritten after each model)")
-    parser.add_argument("--epochs", type=int, help="zoo, time_to_accuracy: epochs (default: the benchmark's own)")
+    parser.add_argument("--epochs", type=int, help="zoo, time_to_accuracy, augment: epochs (default: the benchmark's own)")
     parser.add_argument("--limit", type=int, help="zoo: examples drawn from the training set; 0 for all of it")
     parser.add_argument("--models", help="zoo, roofline, vs_torch, conv_ceiling, precision, gpu: comma-separated registry "
-                        "names or labels (default: all)")
+                        "names or labels (default: all); compression: cnn4_bn or resnet20; augment: cnn4_bn,resnet20")
+    parser.add_argument("--seeds", type=lambda text: [int(s) for s in text.split(",")],
+                        help="compression: comma-separated seeds (default: 0,1,2; --quick: 0)")
     parser.add_argument("--precision", default="float32", help="vs_torch (both sides), batchnorm: float32 or "
                         "mixed_bfloat16")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """`compression`: every technique of keras_course.compress on one dense Fashion-MNIST model, counted and timed.
 
-Method: the dense model is cnn4_bn trained by the demo's recipe (7 epochs of one-cycle Nesterov on all 60,000
+Method: the dense model is cnn4_bn (or resnet20 with `--models resnet20`, the second table) trained by the demo's recipe (7 epochs of one-cycle Nesterov on all 60,000
 training images), one run per seed, cached between invocations (it is the same run each time). Every technique
 starts from a seed's dense run through `experiments.compress_run` (the command `keras-course compress`), with the
 fine-tuning budget in the row's "budget"; the student (cnn4_bn at width 0.5, about a quarter of the parameters)
@@ -70,13 +70,42 @@ def _student_with_teacher(student_run, teacher_run, out_dir, *, temperature, alp
         student = engine.build_for(config, train, info)
     teacher = keras.models.load_model(os.path.join(teacher_run, "model.keras"))
     distiller = compress.distiller(teacher, student, temperature=temperature, alpha=alpha)
-    train_pipe, val_pipe = engine.pipelines(config, train, val)
+    train_pipe, val_pipe = engine.pipelines(config, train, val, info=info)
     training.fit_phases(distiller, engine.phases_for(config), train_pipe, val_pipe,
                         **engine.compile_options(config, info))
     os.makedirs(out_dir, exist_ok=True)
     alone = compress.student_of(distiller)
     alone.save(os.path.join(out_dir, "model.keras"))
     return compress.report(alone, data.to_numpy(test))
+
+
+# what else was tried for `distill` (python -c "from bench import compression; compression.distill_variants()"):
+# a teacher trained without label smoothing (Mueller et al. 2019 found smoothing hurts distillation), two settings
+DISTILL_VARIANTS = {"smoothing_teacher_T4_a0.1": (0.1, 4.0, 0.1), "plain_teacher_T4_a0.1": (0.0, 4.0, 0.1),
+                    "plain_teacher_T2_a0.5": (0.0, 2.0, 0.5)}
+
+
+def distill_variants(seed=0):
+    """{variant: test accuracy} of the cnn4_bn student distilled from teachers with and without label smoothing
+    (teacher's label smoothing, temperature, alpha), beside `student_alone` of the same seed."""
+    from keras_course import compress, data, experiments, training
+
+    common.pin_tensorflow_threads()
+    recipe = {**RECIPE, "precision": training.resolve_precision(RECIPE["precision"])}
+    config = experiments.RunConfig(**{**recipe, "seed": seed})
+    student = _cached_run(dataclasses.replace(config, model_options={"width": STUDENT_WIDTH}), "student")
+    _, _, test, _ = experiments.load_splits(config)
+    found = {"student_alone": compress.report(os.path.join(student, "model.keras"), data.to_numpy(test),
+                                              latency_runs=1)["test_accuracy"]}
+    for name, (smoothing, temperature, alpha) in DISTILL_VARIANTS.items():
+        teacher_config = dataclasses.replace(config, label_smoothing=smoothing)
+        teacher = _cached_run(teacher_config, "dense" if smoothing == RECIPE["label_smoothing"] else
+                              "teacher_no_smoothing")
+        out = os.path.join(CACHE, "distill_variants", f"{name}_{seed}")
+        found[name] = _student_with_teacher(student, teacher, out, temperature=temperature, alpha=alpha)[
+            "test_accuracy"]
+        print(f"{name:<28}{found[name]:.4f}  (student alone {found['student_alone']:.4f})", flush=True)
+    return found
 
 
 def _row(technique, reports, baselines, seeds, budget):
@@ -89,16 +118,23 @@ def _row(technique, reports, baselines, seeds, budget):
     return first
 
 
-def run(quick=False, seeds=None):
+MODELS = ("cnn4_bn", "resnet20")
+
+
+def run(quick=False, seeds=None, model=None):
+    """Every technique from `model`'s dense runs (default cnn4_bn), one per seed (default: 0, 1, 2; quick: 0)."""
     from keras_course import compress, data, experiments, training
 
+    model = model or MODELS[0]
+    if model not in MODELS:
+        raise ValueError(f"model={model!r} is not one of the compression study's models {MODELS}.")
     common.pin_tensorflow_threads()
     seeds = list(seeds or ([0] if quick else [0, 1, 2]))
     fine_tune, qat_epochs = (1, 1) if quick else (FINE_TUNE, QAT_EPOCHS)
-    recipe = {**RECIPE, **({"epochs": 1, "limit": 2000} if quick else {})}
+    recipe = {**RECIPE, "model": model, **({"epochs": 1, "limit": 2000} if quick else {})}
     recipe["precision"] = training.resolve_precision(recipe["precision"])
     latency_runs = 20 if quick else compress.measure.LATENCY_RUNS
-    work = os.path.join(CACHE, "quick" if quick else "full")
+    work = os.path.join(CACHE, f"{model}_{'quick' if quick else 'full'}")
     shutil.rmtree(os.path.join(work, "compressed"), ignore_errors=True)
     dense_runs, student_runs, baselines = {}, {}, []
     for seed in seeds:
@@ -141,7 +177,7 @@ def run(quick=False, seeds=None):
                   (qat_epochs if name.startswith("qat") else fine_tune)} for name, settings in TECHNIQUES.items()},
     }
     rows = [_row(name, found, baselines, seeds, budgets[name]) for name, found in reports.items()]
-    return {"model": RECIPE["model"], "recipe": recipe, "seeds": seeds, "rows": rows, "goals": goals(rows),
+    return {"model": model, "recipe": recipe, "seeds": seeds, "rows": rows, "goals": goals(rows),
             "machine": common.machine(), "quick": quick}
 
 

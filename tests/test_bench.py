@@ -253,3 +253,13 @@ def test_compression_benchmark_runs_quick_with_every_technique_and_goal(tmp_path
     assert len(result["goals"]) == 9 and all(set(goal) == {"goal", "measured", "met"} for goal in result["goals"])
     printed = capsys.readouterr().out
     assert "combined" in printed and printed.count("met ") + printed.count("MISSED") == 9
+
+
+@pytest.mark.slow
+def test_augment_benchmark_runs_quick_with_every_policy(tmp_path, capsys):
+    out = tmp_path / "augment.json"
+    assert main(["augment", "--quick", "--models", "cnn4_bn", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert [row["policy"] for row in result["rows"]] == ["none", "light", "standard", "mixup", "cutmix", "randaugment"]
+    assert all(0 <= row["test_accuracy"] <= 1 and row["epoch_seconds"] > 0 for row in result["rows"])
+    assert "randaugment" in capsys.readouterr().out

@@ -114,13 +114,11 @@ def test_sparsity_outside_zero_to_one_is_refused(bad):
 def _zeroed_at_readers(model, plan):
     """The original model with each removed channel's contribution zeroed where the next layers read it: the
     channel's output after its batch norm and activation, as zero."""
-    reference = keras.models.clone_model(model)
+    reference = keras.models.clone_model(model, recursive=True)
     reference.set_weights(model.get_weights())
-    consumers, outputs = channel_pruning._consumers(reference)
-    for name, keep in plan.items():
-        conv = reference.get_layer(name)
-        removed = np.setdiff1d(np.arange(conv.filters), keep)
-        for layer, role in channel_pruning._follow(conv, consumers, outputs):
+    for conv, reached in channel_pruning._reached(reference, plan):
+        removed = np.setdiff1d(np.arange(conv.filters), plan[conv.name])
+        for layer, role in reached:
             weights = layer.get_weights()
             if role in ("conv", "dense"):
                 weights[0][..., removed, :] = 0
@@ -374,8 +372,19 @@ def test_pruning_factorization_and_folding_reach_inside_a_transfer_classifiers_b
     np.testing.assert_allclose(masked.predict(x, verbose=0), expected, atol=1e-6)
     np.testing.assert_allclose(compress.fold_batch_norms(model).predict(x, verbose=0), expected, atol=1e-5)
     assert compress.factorize(model, 0.5).count_params() < model.count_params()
-    with pytest.raises(ValueError, match="No convolution"):  # the backbone is a model inside the model
-        compress.channel_plan(model, 0.5)
+
+
+def test_channel_pruning_reaches_inside_a_transfer_classifiers_backbone():
+    from keras_course import transfer
+
+    model = _random_weights(transfer.build_classifier("resnet20", 5, weights=None, input_shape=(32, 32, 3)))
+    plan = compress.channel_plan(model, 0.5)
+    assert sorted(plan) == [f"conv{stage}_block{block}_1_conv" for stage in (2, 3, 4) for block in (1, 2, 3)]
+    smaller = compress.prune_channels(model, 0.5, plan=plan)
+    assert smaller.count_params() < 0.7 * model.count_params()
+    x = _images(3, (32, 32, 3))
+    np.testing.assert_allclose(smaller.predict(x, verbose=0), _zeroed_at_readers(model, plan).predict(x, verbose=0),
+                               atol=1e-5)
 
 
 def test_a_pruned_model_keeps_its_zeros_through_quantization_aware_training():

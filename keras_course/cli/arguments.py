@@ -31,7 +31,13 @@ def parse_options(pairs):
 
 
 def augment_arg(value):
-    return [s for s in value.split(",") if s] if "," in value or ":" in value else value
+    """A policy name as it is; steps ("flip", "flip,rotate:0.1,blur@0.5") as a list. A lone word that is neither
+    stays a policy name, so that its error suggests the closest policy."""
+    from keras_course.data.augment import STEPS
+
+    if not any(mark in value for mark in ",:@") and value not in STEPS:
+        return value
+    return [s for s in value.split(",") if s]
 
 
 def int_list(flag, example):

@@ -15,6 +15,7 @@ EXIT_BAD_INPUT = 2
 
 
 def _parser():
+    from keras_course.cli import arguments
     from keras_course.training import PRECISIONS
 
     parser = argparse.ArgumentParser(prog="keras-course", description=__doc__.splitlines()[0])
@@ -75,6 +76,18 @@ def _parser():
     p = command("transfer", "transfer learning into a run directory: new head, then optional fine-tuning")
     _run_arguments(p, defaults=TRANSFER_COMMAND, aliases={"dataset": ["--data"], "model": ["--backbone"],
                                                           "transfer.dropout": ["--dropout"]})
+
+    p = command("augment", "draw a grid of training images and augmented views of them under a policy, as the "
+                "training pipeline makes them")
+    p.add_argument("--dataset", required=True, help="an image dataset (keras-course datasets lists them), "
+                   "image_folder:PATH included")
+    p.add_argument("--augment", required=True, type=arguments.augment_arg, help="a policy (none, light, standard, strong, "
+                   "mixup, cutmix, randaugment, augmix, simclr) or comma-separated steps, e.g. resized_crop,blur@0.5")
+    p.add_argument("--n", type=int, default=16, help="training images shown, 1 to 64 (default 16)")
+    p.add_argument("--views", type=int, default=4, help="augmented rows under the originals, 1 to 8 (default 4)")
+    p.add_argument("--seed", type=int, default=0, help="the views' seed (default 0)")
+    p.add_argument("--data-dir", default=None, help="where the dataset lives (default: its usual place)")
+    p.add_argument("--out", default="augment.png", help="the PNG written (default augment.png)")
 
     p = command("evaluate", "evaluate a finished run on its test split")
     p.add_argument("--run-dir", required=True)
@@ -343,6 +356,33 @@ def _cmd_pretrain(args):
     return 0
 
 
+def _cmd_augment(args):
+    from keras_course import data, viz
+
+    for flag, value, high in (("--n", args.n, 64), ("--views", args.views, 8)):
+        if not 1 <= value <= high:
+            raise ValueError(f"{flag} must be between 1 and {high}. Received: {flag} {value}")
+    if not args.out.lower().endswith(".png"):
+        raise ValueError(f"--out names the PNG file to write, ending in .png. Received: --out {args.out}")
+    train, _, _, info = data.load(args.dataset, val_fraction=0.0, limit=max(args.n, 64), data_dir=args.data_dir)
+    if not info.is_image:
+        raise ValueError(f"--dataset {args.dataset} is not an image dataset: augmentation applies to images.")
+    if info.task != "multiclass" and data.mixes_labels(args.augment, info.input_shape):
+        raise ValueError(f"--augment {args.augment}: label mixing needs a multiclass dataset; {args.dataset} is a "
+                         f"{info.task} task.")
+    x, y = data.to_numpy(train)
+    x, y = x[:args.n], y[:args.n].astype("int64").reshape(-1)
+    views, labels = data.augment_preview(x, y, args.augment, num_classes=info.num_classes, views=args.views,
+                                         seed=args.seed)
+    policy = args.augment if isinstance(args.augment, str) else ",".join(args.augment)
+    folder = os.path.dirname(os.path.abspath(args.out))
+    os.makedirs(folder, exist_ok=True)
+    viz.augmentation_grid(x, y, views, labels, info.class_names, args.out,
+                          title=f"{args.dataset}: --augment {policy} (seed {args.seed})")
+    print(f"wrote {args.out}: {args.n} images of {args.dataset} and {args.views} views of each under {policy}")
+    return 0
+
+
 def _cmd_evaluate(args):
     from keras_course import experiments
 
@@ -503,7 +543,7 @@ def _cmd_demo(args):
 
 
 COMMANDS = {"models": _cmd_models, "datasets": _cmd_datasets, "train": _cmd_train, "lr-find": _cmd_lr_find, "compare": _cmd_compare, "search": _cmd_search, "pretrain": _cmd_pretrain, "transfer": _cmd_transfer,
-            "evaluate": _cmd_evaluate, "plot": _cmd_plot, "export": _cmd_export, "predict": _cmd_predict, "compress": _cmd_compress,
+            "augment": _cmd_augment, "evaluate": _cmd_evaluate, "plot": _cmd_plot, "export": _cmd_export, "predict": _cmd_predict, "compress": _cmd_compress,
             "score": _cmd_score, "demo": _cmd_demo}
 
 

@@ -7,7 +7,8 @@ convolution its slices, and the next convolution or dense layer drops the inputs
 every position's copy of them). A filter can only be removed where its channel reaches nothing else: not a residual
 addition, a concatenation or the model's output, whose channel counts other layers share. The model family's
 metadata says which convolutions sit inside blocks (models.info(name).inner_convs), and a walk through the graph
-checks each one; a layer that fails the check is named.
+checks each one; a layer that fails the check is named. A model nested in the model (a transfer classifier's
+backbone) is a graph of its own: its convolutions are pruned inside it, and its outputs count as outputs.
 
 Before fine-tuning, the smaller model computes what the original computes with the removed channels zeroed after
 their batch norm and activation (tests/test_compress_channels.py checks it to 1e-5).
@@ -45,8 +46,18 @@ class _Unprunable(Exception):
     """Why a convolution's filters cannot be removed (the layer its channels reach)."""
 
 
+def _graphs(model):
+    """The model and every functional model nested in it (depth first): the graphs whose convolutions can go."""
+    graphs = [model]
+    for layer in model.layers:
+        if _private.is_functional(layer):
+            graphs += _graphs(layer)
+    return graphs
+
+
 def _consumers(model):
-    """{id(layer): [layers that take its output]} over the model's top-level graph, and the ids of output layers."""
+    """{id(layer): [layers that take its output]} over one graph (the model's own layers, not those of a model
+    nested in it), and the ids of that graph's output layers."""
     consumers = {id(layer): [] for layer in model.layers}
     for layer in model.layers:
         for node in _private.inbound_nodes(layer):
@@ -114,10 +125,20 @@ def channel_plan(model: keras.Model, fraction: float, *, layers: str | None = No
     check_rebuildable(model, "channel pruning")
     check_range("fraction", fraction, 0, 1, example=0.5)
     check_choice("criterion", criterion, CRITERIA)
-    consumers, outputs = _consumers(model)
-    family = registry.info_of_model(model)
     plan = {}
-    for layer in model.layers:
+    for graph in _graphs(model):
+        plan.update(_graph_plan(graph, fraction, layers, criterion))
+    if not plan:
+        raise ValueError(f"No convolution of {model.name!r} to prune (layers={layers!r}).")
+    return plan
+
+
+def _graph_plan(graph, fraction, layers, criterion):
+    """channel_plan's choice within one graph."""
+    consumers, outputs = _consumers(graph)
+    family = registry.info_of_model(graph)
+    plan = {}
+    for layer in graph.layers:
         if not _is_plain_conv(layer):
             continue
         if layers is not None:
@@ -140,8 +161,6 @@ def channel_plan(model: keras.Model, fraction: float, *, layers: str | None = No
                              "filters); choose a smaller fraction.")
         order = np.argsort(-_importance(layer, reached, criterion), kind="stable")
         plan[layer.name] = np.sort(order[:keep])
-    if not plan:
-        raise ValueError(f"No convolution of {model.name!r} to prune (layers={layers!r}).")
     return plan
 
 
@@ -151,13 +170,11 @@ def prune_channels(model: keras.Model, fraction: float = 0.5, *, layers: str | N
     the given `plan`), and the layers after it follow. Masks of a pruned model are applied first (`strip`)."""
     model = strip(model)
     plan = plan if plan is not None else channel_plan(model, fraction, layers=layers, criterion=criterion)
-    consumers, outputs = _consumers(model)
-    by_name = {layer.name: layer for layer in model.layers}
     slices = {}  # layer name -> [fn(its weights) -> the sliced weights]: a conv may lose outputs and inputs
-    for name, keep in plan.items():
-        channels = by_name[name].filters
-        slices.setdefault(name, []).append(_slice_outputs(keep, channels))
-        for layer, role in _follow(by_name[name], consumers, outputs):
+    for conv, reached in _reached(model, plan):
+        keep, channels = plan[conv.name], conv.filters
+        slices.setdefault(conv.name, []).append(_slice_outputs(keep, channels))
+        for layer, role in reached:
             slices.setdefault(layer.name, []).append(_ROLES[role](keep, channels))
 
     def replace(layer):
@@ -174,6 +191,18 @@ def prune_channels(model: keras.Model, fraction: float = 0.5, *, layers: str | N
         return values
 
     return rebuild(model, replace=replace, weights=weights)
+
+
+def _reached(model, plan):
+    """[(conv, what its channels reach)] for each convolution named in `plan`, found in whichever graph holds it."""
+    found = []
+    for graph in _graphs(model):
+        consumers, outputs = _consumers(graph)
+        found += [(layer, _follow(layer, consumers, outputs)) for layer in graph.layers if layer.name in plan]
+    missing = set(plan) - {conv.name for conv, _ in found}
+    if missing:
+        raise ValueError(f"`plan` names layers that {model.name!r} does not have: {sorted(missing)}.")
+    return found
 
 
 def _slice_outputs(keep, channels):

@@ -82,7 +82,10 @@ def _limit(n, limit, seed):
 
 
 def _targets(y, task):
-    return y.astype("float32").reshape(len(y), -1) if task == "regression" else y.astype("int32")
+    """Class indices as int32; regression targets as float32 rows (an empty split too: val_fraction=0)."""
+    if task != "regression":
+        return y.astype("int32")
+    return y.astype("float32")[:, None] if y.ndim == 1 else y.astype("float32")
 
 
 def check_classes(classes: Sequence[int] | str, class_names: Sequence[str] | None = None) -> list[int] | None:

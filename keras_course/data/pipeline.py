@@ -68,7 +68,7 @@ def _stream_seed(seed, epoch):
 
 def make_pipeline(dataset: tf.data.Dataset, *, batch_size: int, training: bool = False,
                   augment: str | Sequence[str] | None = None, seed: int = 0, clock: EpochClock | None = None,
-                  cache: bool = True, drop_remainder: bool = False) -> tf.data.Dataset:
+                  cache: bool = True, drop_remainder: bool = False, num_classes: int | None = None) -> tf.data.Dataset:
     """Batch an unbatched `(x, y)` dataset for `fit`/`evaluate`.
 
     Args:
@@ -81,6 +81,8 @@ def make_pipeline(dataset: tf.data.Dataset, *, batch_size: int, training: bool =
         cache: bool. Cache the decoded examples in memory (before anything random). Datasets made from arrays
             are never cached: they are in memory already, and a cache would be a second copy.
         drop_remainder: bool. Drop the last incomplete batch.
+        num_classes: int. Needed when `augment` mixes labels (MixUp, CutMix): the training labels then become
+            soft rows of this length; evaluation pipelines keep class indices.
 
     Returns:
         A batched, prefetched tf.data.Dataset.
@@ -93,6 +95,10 @@ def make_pipeline(dataset: tf.data.Dataset, *, batch_size: int, training: bool =
             f"for inputs of shape {tuple(x_spec.shape)}; use augment='none'."
         )
     steps = augmentation.resolve_policy(augment, tuple(x_spec.shape)) if training else []
+    mixing = augmentation.mixes_labels(steps)
+    if mixing and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2):
+        raise ValueError(f"Label mixing (augment={augment!r}) needs the number of classes: pass num_classes, an int "
+                         f">= 2. Received: num_classes={num_classes!r}")
     if cache and not _private.in_memory_dataset(dataset):
         dataset = dataset.cache()
     if not training:
@@ -113,6 +119,8 @@ def make_pipeline(dataset: tf.data.Dataset, *, batch_size: int, training: bool =
         def augment_batch(index, batch):
             x, y = batch
             batch_seed = tf.stack([tf.cast(seed, tf.int32), tf.cast(epoch * 100_003 + index, tf.int32)])
+            if mixing:
+                return augmentation.apply(steps, x, batch_seed, labels=y, num_classes=num_classes)
             return augmentation.apply(steps, x, batch_seed), y
 
         return batches.enumerate().map(augment_batch, num_parallel_calls=AUTOTUNE, deterministic=True)

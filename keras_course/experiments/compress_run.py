@@ -172,7 +172,7 @@ def _run_stages(model, teacher, settings, config, info, train_ds, val_ds, run_di
 
 def _fine_tune(technique, model, settings, lr, config, info, train_ds, val_ds, stage_dir, verbose):
     clock = data.EpochClock()
-    train_pipe, val_pipe = engine.pipelines(config, train_ds, val_ds, clock=clock)
+    train_pipe, val_pipe = engine.pipelines(config, train_ds, val_ds, clock=clock, info=info)
     steps = int(train_pipe.cardinality())
     if technique == "prune":
         phase = compress.pruning_phase(settings.prune, epochs=settings.epochs, steps_per_epoch=steps, lr=lr,

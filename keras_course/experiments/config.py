@@ -33,7 +33,7 @@ class RunConfig:
     warmup_epochs: int = setting(0, "epochs of linear warm-up at the start (cosine)")
     weight_decay: float = setting(None, "decoupled weight decay (default: none; adamw: 1e-4)")
     label_smoothing: float = setting(0.0, "label smoothing in [0, 1)")
-    augment: object = setting("none", "policy (none, light, standard, strong) or steps, e.g. 'flip,rotate:0.1'")
+    augment: object = setting("none", "policy (none, light, standard, strong, mixup, cutmix, randaugment, augmix, simclr) or steps, e.g. 'flip,rotate:0.1,blur@0.5'")
     val_fraction: float = setting(0.1, "share of the training examples held out for validation; 0: train on all of "
                                   "them (no early stopping, no best checkpoint, the last epoch is kept)")
     seed: int = setting(0, "seed of the split, the initialisation, the data order and the augmentation")

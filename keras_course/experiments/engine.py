@@ -2,7 +2,7 @@
 
     train, val, test, info = load_splits(config)
     model = build_for(config, train, info)
-    train_pipe, val_pipe = pipelines(config, train, val)
+    train_pipe, val_pipe = pipelines(config, train, val, info=info)
     training.fit_phases(model, phases_for(config), train_pipe, val_pipe, **compile_options(config, info))
 
 `train` (a run directory), the search's trials, the learning-rate finder, `fit` (in memory, for the labs), the
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from keras_course.data.info import DatasetInfo
     from keras_course.data.pipeline import EpochClock
 
-__all__ = ["as_config", "build_for", "compile_options", "load_splits", "phases_for", "pipelines"]
+__all__ = ["as_config", "build_for", "compile_options", "load_splits", "phases_for", "pipelines", "soft_labels"]
 
 VAL_BATCH = 256  # evaluation batches: at least this, or the training batch when larger
 
@@ -42,10 +42,23 @@ def load_splits(config: RunConfig) -> tuple:
     """(train, val, test, info) of `config`'s dataset: unbatched `(x, y)` datasets, split by its seed."""
     splits = data.load(config.dataset, val_fraction=config.val_fraction, seed=config.seed, limit=config.limit,
                        data_dir=config.data_dir, classes=config.classes, image_size=config.image_size)
-    if config.augment not in (None, "none", []) and not splits[3].is_image:
+    info = splits[3]
+    if config.augment not in (None, "none", []) and not info.is_image:
         raise ValueError(f"`augment` applies to image datasets; {config.dataset!r} is not one. "
                          f"Received: augment={config.augment!r}")
+    if info.is_image:
+        data.resolve_policy(config.augment, info.input_shape)  # a colour step on grayscale images fails here
+    if info.is_image and info.task != "multiclass" and soft_labels(config, info):
+        raise ValueError(f"Label mixing (augment={config.augment!r}) mixes class labels: it needs a multiclass "
+                         f"task, and {config.dataset!r} is a {info.task} task. Choose a policy without mixup or "
+                         "cutmix.")
     return splits
+
+
+def soft_labels(config: RunConfig, info: DatasetInfo) -> bool:
+    """Whether `config`'s training labels are soft (its augmentation mixes labels): it then compiles a loss and
+    an accuracy that read soft labels and class indices alike."""
+    return info.is_image and data.mixes_labels(config.augment, info.input_shape)
 
 
 def build_for(config: RunConfig, train: tf.data.Dataset, info: DatasetInfo) -> keras.Model:
@@ -70,11 +83,12 @@ def build_for(config: RunConfig, train: tf.data.Dataset, info: DatasetInfo) -> k
 
 
 def pipelines(config: RunConfig, train: tf.data.Dataset, val: tf.data.Dataset | None = None, *,
-              clock: EpochClock | None = None) -> tuple:
+              clock: EpochClock | None = None, info: DatasetInfo | None = None) -> tuple:
     """(training pipeline, validation pipeline or None): batched, the training one shuffled and augmented by
-    `config`'s seed (and `clock`'s epoch, for an exact resume)."""
+    `config`'s seed (and `clock`'s epoch, for an exact resume). `info` gives the classes that label mixing needs."""
     train_pipe = data.make_pipeline(train, batch_size=config.batch_size, training=True, augment=config.augment,
-                                    seed=config.seed, clock=clock)
+                                    seed=config.seed, clock=clock,
+                                    num_classes=None if info is None else info.num_classes)
     val_pipe = None if val is None else data.make_pipeline(val, batch_size=max(VAL_BATCH, config.batch_size))
     return train_pipe, val_pipe
 
@@ -102,6 +116,8 @@ def compile_options(config: RunConfig, info: DatasetInfo, *, replicas: int = 1) 
     """What every phase of `config` compiles with besides its own optimizer settings (`training.fit_phases`)."""
     options = dict(task=info.task, optimizer=config.optimizer, weight_decay=config.weight_decay,
                    label_smoothing=config.label_smoothing, jit_compile=config.jit_compile)
+    if soft_labels(config, info):
+        options["soft_labels"] = True
     if replicas > 1:  # several steps per call fail in a distributed fit (keras-team/keras#19246)
         options["steps_per_execution"] = 1
     return options

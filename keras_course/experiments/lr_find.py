@@ -158,7 +158,7 @@ def lr_find_run(config: RunConfig, out_dir: str | os.PathLike, *, start_lr: floa
     with training.dtype_policy(config.precision):
         model = engine.build_for(config, train_ds, info)
     training.compile_model(model, **engine.compile_options(config, info))
-    pipe, _ = engine.pipelines(config, train_ds)
+    pipe, _ = engine.pipelines(config, train_ds, info=info)
     result = lr_find(model, pipe, start_lr=start_lr, end_lr=end_lr, steps=steps)
     os.makedirs(out_dir, exist_ok=True)
     viz.lr_find_plot(result, os.path.join(out_dir, "lr_find.png"),

@@ -43,7 +43,7 @@ def fit(model_name: str, dataset: str, *, epochs: int, batch_size: int = 32, opt
     with training.dtype_policy(config.precision):
         model = engine.build_for(config, train, info)
     clock = data.EpochClock()
-    train_pipe, val_pipe = engine.pipelines(config, train, val, clock=clock)
+    train_pipe, val_pipe = engine.pipelines(config, train, val, clock=clock, info=info)
     (history,) = training.fit_phases(model, engine.phases_for(config), train_pipe, val_pipe,
                                      callbacks=[clock.callback()], verbose=verbose,
                                      **engine.compile_options(config, info))

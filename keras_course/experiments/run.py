@@ -51,7 +51,7 @@ def train(config: RunConfig, run_dir: str | os.PathLike, *, overwrite: bool = Fa
     state = prepare_run(work_dir, config, overwrite=overwrite, resume_epoch=training.resume_epoch)
     try:
         clock = data.EpochClock()
-        train_pipe, val_pipe = engine.pipelines(config, train_ds, val_ds, clock=clock)
+        train_pipe, val_pipe = engine.pipelines(config, train_ds, val_ds, clock=clock, info=info)
         callbacks = [training.EpochSeconds()] + training.make_callbacks(work_dir, patience=config.patience, clock=clock,
                                                                  plateau=config.schedule == "plateau",
                                                                  checkpoint=val_ds is not None)

@@ -205,7 +205,7 @@ def _make_hypermodel(base, space, splits, info, verbose):
             config = self.config(hp)
             if epochs is not None:  # Hyperband: this trial's budget
                 config = dataclasses.replace(config, epochs=epochs)
-            train_pipe, val_pipe = engine.pipelines(config, train_ds, val_ds)
+            train_pipe, val_pipe = engine.pipelines(config, train_ds, val_ds, info=info)
             # A Hyperband trial that continues another trains epochs - initial_epoch epochs with a fresh
             # optimizer: its schedule spans exactly those.
             training.fit_phases(model, engine.phases_for(config, initial_epoch=initial_epoch), train_pipe, val_pipe,

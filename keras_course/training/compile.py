@@ -22,9 +22,20 @@ DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.01, 
 TASKS = ("regression", "binary", "multiclass")
 
 
+def label_rows(y_true, y_pred):
+    """Labels as rows of class probabilities, whichever form they come in: soft rows (MixUp, CutMix) as they are,
+    class indices one-hot. The form is told apart by the labels' static shape: (batch, classes) is soft."""
+    depth = y_pred.shape[-1]
+    if len(y_true.shape) == 2 and y_true.shape[-1] == depth and depth > 1:
+        return keras.ops.cast(y_true, y_pred.dtype)
+    return keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"), depth, dtype=y_pred.dtype)
+
+
 @keras.saving.register_keras_serializable(package="keras_course")
 class SparseCategoricalCrossentropyWithSmoothing(keras.losses.Loss):
-    """Sparse categorical cross-entropy with label smoothing (Keras's sparse loss has no smoothing option)."""
+    """Categorical cross-entropy with label smoothing on class indices (Keras's sparse loss has no smoothing
+    option) or on soft labels: a run whose training labels are mixed and whose test labels are not compiles one
+    loss for both."""
 
     def __init__(self, label_smoothing=0.0, from_logits=False, name="sparse_categorical_crossentropy", **kwargs):
         super().__init__(name=name, **kwargs)
@@ -32,10 +43,8 @@ class SparseCategoricalCrossentropyWithSmoothing(keras.losses.Loss):
         self.from_logits = bool(from_logits)
 
     def call(self, y_true, y_pred):
-        depth = keras.ops.shape(y_pred)[-1]
-        one_hot = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32"), depth)
         return keras.losses.categorical_crossentropy(
-            one_hot, y_pred, from_logits=self.from_logits, label_smoothing=self.label_smoothing
+            label_rows(y_true, y_pred), y_pred, from_logits=self.from_logits, label_smoothing=self.label_smoothing
         )
 
     def get_config(self):
@@ -71,9 +80,27 @@ def output_is_logits(model):
     return getattr(getattr(model.layers[-1], "activation", None), "__name__", "linear") == "linear"
 
 
-def loss_and_metrics(task: str, num_outputs: int, *, from_logits: bool = False, label_smoothing: float = 0.0) -> tuple:
-    """The loss and metrics the course uses for each task."""
+@keras.saving.register_keras_serializable(package="keras_course")
+def label_accuracy(y_true, y_pred):
+    """Accuracy on the argmax, the labels class indices or soft rows (a mixed label counts as its larger class)."""
+    rows = label_rows(y_true, y_pred)
+    return keras.ops.cast(keras.ops.argmax(rows, axis=-1) == keras.ops.argmax(y_pred, axis=-1), "float32")
+
+
+@keras.saving.register_keras_serializable(package="keras_course")
+def label_top5_accuracy(y_true, y_pred):
+    """Top-5 accuracy, the labels class indices or soft rows (their argmax)."""
+    target = keras.ops.argmax(label_rows(y_true, y_pred), axis=-1)
+    return keras.ops.cast(keras.ops.in_top_k(target, y_pred, 5), "float32")
+
+
+def loss_and_metrics(task: str, num_outputs: int, *, from_logits: bool = False, label_smoothing: float = 0.0,
+                     soft_labels: bool = False) -> tuple:
+    """The loss and metrics the course uses for each task; `soft_labels`: multiclass ones that read soft labels
+    (from label mixing) as well as class indices."""
     check_choice("task", task, TASKS)
+    if soft_labels and task != "multiclass":
+        raise ValueError(f"Soft labels (label mixing) need a multiclass task. Received: task={task!r}")
     if task == "regression":
         return keras.losses.MeanSquaredError(), [keras.metrics.MeanAbsoluteError(name="mae"),
                                                   keras.metrics.MeanSquaredError(name="mse")]
@@ -82,6 +109,11 @@ def loss_and_metrics(task: str, num_outputs: int, *, from_logits: bool = False, 
         return (keras.losses.BinaryCrossentropy(from_logits=from_logits, label_smoothing=label_smoothing),
                 [keras.metrics.BinaryAccuracy(name="accuracy", threshold=threshold),
                  keras.metrics.AUC(name="auc", from_logits=from_logits)])
+    if soft_labels:
+        metrics = [keras.metrics.MeanMetricWrapper(label_accuracy, name="accuracy")]
+        if num_outputs > 5:
+            metrics.append(keras.metrics.MeanMetricWrapper(label_top5_accuracy, name="top5_accuracy"))
+        return SparseCategoricalCrossentropyWithSmoothing(label_smoothing, from_logits=from_logits), metrics
     if label_smoothing:
         loss = SparseCategoricalCrossentropyWithSmoothing(label_smoothing, from_logits=from_logits)
     else:
@@ -115,7 +147,7 @@ def compile_model(model: keras.Model, *, task: str | None = None, optimizer: str
                   schedule: str = "constant", total_steps: int | None = None, warmup_steps: int = 0,
                   label_smoothing: float = 0.0, jit_compile: bool | str = "auto",
                   steps_per_execution: int = DEFAULT_STEPS_PER_EXECUTION,
-                  lr_multipliers: dict[str, float] | None = None) -> keras.Model:
+                  lr_multipliers: dict[str, float] | None = None, soft_labels: bool = False) -> keras.Model:
     """Compile `model` with a named optimizer and schedule, and the loss and metrics of its task.
 
     Args:
@@ -134,6 +166,8 @@ def compile_model(model: keras.Model, *, task: str | None = None, optimizer: str
             as a multiple (datasets that end, like `data.make_pipeline`'s, are not affected).
         lr_multipliers: {variable path: factor} scaling the learning rate per variable (discriminative
             fine-tuning), or None.
+        soft_labels: bool. The training labels are soft (MixUp, CutMix): a multiclass loss and accuracy that read
+            soft labels and class indices alike.
 
     Returns:
         The same model, compiled.
@@ -151,7 +185,7 @@ def compile_model(model: keras.Model, *, task: str | None = None, optimizer: str
     learning_rate = make_schedule(schedule, lr, total_steps=total_steps, warmup_steps=warmup_steps)
     from_logits = output_is_logits(head) and task != "regression"
     loss, metrics = loss_and_metrics(task, head.output_shape[-1], from_logits=from_logits,
-                                     label_smoothing=label_smoothing)
+                                     label_smoothing=label_smoothing, soft_labels=soft_labels)
     opt = make_optimizer(optimizer, learning_rate, momentum=momentum, weight_decay=weight_decay)
     if lr_multipliers:
         opt = with_lr_multipliers(opt, lr_multipliers)

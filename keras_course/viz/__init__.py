@@ -8,12 +8,12 @@ from keras_course.viz.plots import (confusion_matrix_plot, decision_boundary, gr
 from keras_course.viz.activations import (cam, feature_maps, feature_maps_plot, first_layer_filters, grad_cam,
                                          heatmap_plot)
 from keras_course.viz.mistakes import confused_pairs, confused_pairs_plot, per_example_loss, top_losses, top_losses_plot
-from keras_course.viz.images import image_grid
+from keras_course.viz.images import augmentation_grid, image_grid
 from keras_course.viz.optimization import loss_curves_plot, trajectories_plot
 from keras_course.viz.signals import layer_statistics_plot
 
 __all__ = ["cam", "confused_pairs", "confused_pairs_plot", "confusion_matrix_plot", "decision_boundary",
            "embedding_plot", "feature_maps", "feature_maps_plot", "first_layer_filters", "grad_cam", "grouped_bars",
-           "heatmap_plot", "image_grid", "layer_statistics_plot", "learning_curves", "loss_curves_plot",
+           "augmentation_grid", "heatmap_plot", "image_grid", "layer_statistics_plot", "learning_curves", "loss_curves_plot",
            "lr_find_plot", "pareto_front", "pareto_plot", "per_example_loss", "read_history", "regression_fit",
            "runs_curves", "top_losses", "top_losses_plot", "tradeoff_plot", "trajectories_plot"]

@@ -43,3 +43,37 @@ def image_grid(images: np.ndarray, titles: Sequence[str], path: str | os.PathLik
     if title:
         fig.suptitle(title)
     return _save(fig, path)
+
+
+def augmentation_grid(originals: np.ndarray, labels: np.ndarray, views: np.ndarray, view_labels: np.ndarray,
+                      class_names: Sequence[str], path: str | os.PathLike | None = None, *, title: str = "") -> Figure:
+    """The originals (class indices `labels`) on the top row and each augmented view of them on a row below
+    (views: (rows, n, H, W, C); view_labels: (rows, n, classes)), each image titled with its label; a mixed label
+    shows its two largest classes with their weights."""
+    n, rows = len(originals), 1 + len(views)
+    fig, axes = plt.subplots(rows, n, figsize=(1.25 * n, 1.45 * rows + 0.5), squeeze=False)
+    for row, batch in enumerate([originals, *views]):
+        for col in range(n):
+            ax = axes[row, col]
+            ax.set_axis_off()
+            image = np.clip(np.asarray(batch[col], dtype="float32") / 255.0, 0, 1)
+            ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=1)
+            if row == 0:
+                ax.set_title(class_names[int(labels[col])][:12], fontsize=6)
+            else:
+                ax.set_title(_label_text(view_labels[row - 1][col], class_names), fontsize=6)
+    axes[0, 0].text(-0.15, 0.5, "original", rotation=90, va="center", ha="right", fontsize=8,
+                    transform=axes[0, 0].transAxes)
+    for row in range(1, rows):
+        axes[row, 0].text(-0.15, 0.5, f"view {row}", rotation=90, va="center", ha="right", fontsize=8,
+                          transform=axes[row, 0].transAxes)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def _label_text(weights, class_names):
+    order = np.argsort(-weights)
+    if len(order) < 2 or weights[order[1]] < 0.005:
+        return class_names[order[0]][:12]
+    return "\n".join(f"{weights[i]:.2f} {class_names[i][:9]}" for i in order[:2])
