@@ -197,6 +197,13 @@ def mixes_labels(policy, image_shape: tuple[int, ...] = (32, 32, 3)) -> bool:
     return any(getattr(step, "mixes_labels", False) for step in resolve_policy(policy, image_shape))
 
 
+def fold(seed, index):
+    """The `index`-th seed derived from a 2-int seed tensor (a batch's two views draw from two of them)."""
+    from keras_course.data.augment_ops import fold as fold_seed
+
+    return fold_seed(seed, index)
+
+
 def apply(steps, images, seed, labels=None, num_classes=None):
     """Augment a batch of images (float32, 0–255) with `steps`, randomness drawn from the 2-int `seed` tensor.
 

@@ -68,7 +68,8 @@ def _stream_seed(seed, epoch):
 
 def make_pipeline(dataset: tf.data.Dataset, *, batch_size: int, training: bool = False,
                   augment: str | Sequence[str] | None = None, seed: int = 0, clock: EpochClock | None = None,
-                  cache: bool = True, drop_remainder: bool = False, num_classes: int | None = None) -> tf.data.Dataset:
+                  cache: bool = True, drop_remainder: bool = False, num_classes: int | None = None,
+                  views: int = 1) -> tf.data.Dataset:
     """Batch an unbatched `(x, y)` dataset for `fit`/`evaluate`.
 
     Args:
@@ -83,12 +84,24 @@ def make_pipeline(dataset: tf.data.Dataset, *, batch_size: int, training: bool =
         drop_remainder: bool. Drop the last incomplete batch.
         num_classes: int. Needed when `augment` mixes labels (MixUp, CutMix): the training labels then become
             soft rows of this length; evaluation pipelines keep class indices.
+        views: 1, or 2 for self-supervised pretraining: the labels (if the dataset has any) are dropped first, and
+            each batch becomes ((view_1, view_2),), two independent augmentations of the same images.
 
     Returns:
         A batched, prefetched tf.data.Dataset.
     """
     check_positive("batch_size", batch_size, integer=True)
-    x_spec = dataset.element_spec[0]
+    if views not in (1, 2) or isinstance(views, bool):
+        raise ValueError(f"`views` must be 1 (supervised) or 2 (view pairs for self-supervised learning). "
+                         f"Received: views={views!r}")
+    if views == 2:
+        if not training or augment in (None, "none", [], ()):
+            raise ValueError("View pairs (views=2) are two augmentations of each image: pass training=True and an "
+                             f"augmentation policy such as 'simclr'. Received: training={training!r}, "
+                             f"augment={augment!r}")
+        if isinstance(dataset.element_spec, tuple):
+            dataset = dataset.map(lambda x, *labels: x)  # nothing after this point can read a label
+    x_spec = dataset.element_spec[0] if isinstance(dataset.element_spec, tuple) else dataset.element_spec
     if training and augment not in (None, "none", [], ()) and len(x_spec.shape) != 3:
         raise ValueError(
             f"Augmentation needs image inputs of shape (height, width, channels). Received: augment={augment!r} "
@@ -96,6 +109,9 @@ def make_pipeline(dataset: tf.data.Dataset, *, batch_size: int, training: bool =
         )
     steps = augmentation.resolve_policy(augment, tuple(x_spec.shape)) if training else []
     mixing = augmentation.mixes_labels(steps)
+    if mixing and views == 2:
+        raise ValueError(f"Label mixing (augment={augment!r}) needs labels, and view pairs (views=2) have none: "
+                         "choose a policy without mixup or cutmix.")
     if mixing and (isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2):
         raise ValueError(f"Label mixing (augment={augment!r}) needs the number of classes: pass num_classes, an int "
                          f">= 2. Received: num_classes={num_classes!r}")
@@ -117,8 +133,11 @@ def make_pipeline(dataset: tf.data.Dataset, *, batch_size: int, training: bool =
             return batches
 
         def augment_batch(index, batch):
-            x, y = batch
             batch_seed = tf.stack([tf.cast(seed, tf.int32), tf.cast(epoch * 100_003 + index, tf.int32)])
+            if views == 2:
+                return ((augmentation.apply(steps, batch, augmentation.fold(batch_seed, 0)),
+                         augmentation.apply(steps, batch, augmentation.fold(batch_seed, 1))),)
+            x, y = batch
             if mixing:
                 return augmentation.apply(steps, x, batch_seed, labels=y, num_classes=num_classes)
             return augmentation.apply(steps, x, batch_seed), y

@@ -181,11 +181,14 @@ def compile_model(model: keras.Model, *, task: str | None = None, optimizer: str
     check_positive("steps_per_execution", steps_per_execution, integer=True)
     # a model that trains another (keras.distillation.Distiller) gets the loss and metrics of that one's head
     head = getattr(model, "student", model)
-    task = task or infer_task(head)
     learning_rate = make_schedule(schedule, lr, total_steps=total_steps, warmup_steps=warmup_steps)
-    from_logits = output_is_logits(head) and task != "regression"
-    loss, metrics = loss_and_metrics(task, head.output_shape[-1], from_logits=from_logits,
-                                     label_smoothing=label_smoothing, soft_labels=soft_labels)
+    if getattr(model, "trains_without_labels", False):  # self-supervised: the model computes its own loss
+        loss, metrics = None, None
+    else:
+        task = task or infer_task(head)
+        from_logits = output_is_logits(head) and task != "regression"
+        loss, metrics = loss_and_metrics(task, head.output_shape[-1], from_logits=from_logits,
+                                         label_smoothing=label_smoothing, soft_labels=soft_labels)
     opt = make_optimizer(optimizer, learning_rate, momentum=momentum, weight_decay=weight_decay)
     if lr_multipliers:
         opt = with_lr_multipliers(opt, lr_multipliers)

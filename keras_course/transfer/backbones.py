@@ -205,8 +205,12 @@ def _project_backbone(name, input_shape):
             f"Project model {name!r} takes inputs of shape {saved_shape}. Received: input_shape={tuple(input_shape)}; "
             f"pass resize={saved_shape[:2]} (and the images' own channels) to resize inside the model."
         )
-    head = full.layers[-1]
-    features = head.input
+    return Backbone(features_model(full, name), "none")  # its own pooling and normalisation
+
+
+def features_model(classifier: keras.Model, name: str | None = None) -> keras.Model:
+    """`classifier` up to its features: the input of its last layer (the head), before the head's dropout."""
+    features = classifier.layers[-1].input
     while isinstance(_private.producer(features), keras.layers.Dropout):  # features, not their dropout
         features = _private.producer(features).input
-    return Backbone(keras.Model(full.inputs, features, name=name), "none")  # its own pooling and normalisation
+    return keras.Model(classifier.inputs, features, name=name or classifier.name)

@@ -1,0 +1,21 @@
+"""The contrastive loss of SimCLR."""
+
+from __future__ import annotations
+
+import keras
+
+
+def nt_xent(z1, z2, temperature: float = 0.5):
+    """NT-Xent (Chen et al. 2020): each of the 2N projections must pick out its partner view among the 2N - 1
+    others, by the softmax of their cosine similarities over `temperature`; the mean over the 2N of them.
+
+    z1, z2: (N, d) projections of the two views of the same N images (row i of each comes from image i).
+    """
+    z = keras.ops.concatenate([z1, z2], axis=0)
+    z = keras.ops.cast(z, "float32")  # a softmax over a batch at temperature 0.1 needs more than bfloat16
+    z = z / keras.ops.maximum(keras.ops.norm(z, axis=1, keepdims=True), 1e-12)
+    n = keras.ops.shape(z1)[0]
+    logits = keras.ops.matmul(z, keras.ops.transpose(z)) / temperature
+    logits = logits - 1e9 * keras.ops.eye(2 * n)  # an image's view is not its own negative
+    partners = keras.ops.concatenate([keras.ops.arange(n) + n, keras.ops.arange(n)], axis=0)
+    return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(partners, logits, from_logits=True))

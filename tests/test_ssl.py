@@ -1,0 +1,105 @@
+"""keras_course.ssl: NT-Xent against a hand computation, view pairs that hold no label, SimCLR training on them
+(its loss falls) and a save/load round trip."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_course import data, ssl, training
+
+
+def _nt_xent_by_hand(z1, z2, temperature):
+    z = np.concatenate([z1, z2]).astype("float64")
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    n = len(z1)
+    total = 0.0
+    for i in range(2 * n):
+        partner = (i + n) % (2 * n)
+        others = [j for j in range(2 * n) if j != i]
+        scores = np.array([z[i] @ z[j] / temperature for j in others])
+        total += -(z[i] @ z[partner] / temperature) + np.log(np.exp(scores).sum())
+    return total / (2 * n)
+
+
+@pytest.mark.parametrize("temperature", [0.1, 0.5, 1.0])
+def test_nt_xent_equals_a_hand_computation(temperature):
+    rng = np.random.default_rng(0)
+    z1, z2 = rng.normal(size=(4, 5)).astype("float32"), rng.normal(size=(4, 5)).astype("float32")
+    np.testing.assert_allclose(float(ssl.nt_xent(z1, z2, temperature)), _nt_xent_by_hand(z1, z2, temperature),
+                               rtol=1e-5)
+    # views that agree score lower than views that do not
+    assert float(ssl.nt_xent(z1, z1 + 0.01, temperature)) < float(ssl.nt_xent(z1, z2, temperature))
+
+
+def _images(n=64, shape=(16, 16, 1)):
+    return np.random.default_rng(1).integers(0, 256, size=(n, *shape)).astype("uint8")
+
+
+def _pairs(x, labels, seed=0, batch_size=16):
+    dataset = tf.data.Dataset.from_tensor_slices((x, labels)) if labels is not None else \
+        tf.data.Dataset.from_tensor_slices(x)
+    return data.make_pipeline(dataset, batch_size=batch_size, training=True, augment="simclr", views=2, seed=seed)
+
+
+def test_view_pairs_hold_no_label_and_do_not_depend_on_the_labels():
+    x = _images()
+    pipe = _pairs(x, np.zeros(len(x), "int32"))
+    assert len(tf.nest.flatten(pipe.element_spec)) == 2, "two views, nothing else"
+    batches = [first_and_second for (first_and_second,) in pipe]
+    assert len(batches) == 4
+    first, second = batches[0]
+    assert first.shape == second.shape == (16, 16, 16, 1)
+    assert not np.array_equal(first.numpy(), second.numpy()), "two different augmentations"
+    for labels in (np.random.default_rng(5).integers(0, 10, len(x)).astype("int32"), None):  # other labels, none
+        for (a, b), ((c, d),) in zip(batches, _pairs(x, labels)):
+            np.testing.assert_array_equal(a.numpy(), c.numpy())
+            np.testing.assert_array_equal(b.numpy(), d.numpy())
+    dataset = tf.data.Dataset.from_tensor_slices((x, np.zeros(len(x), "int32")))
+    with pytest.raises(ValueError, match="views"):
+        data.make_pipeline(dataset, batch_size=16, training=True, augment="none", views=2)
+    with pytest.raises(ValueError, match="needs labels"):
+        data.make_pipeline(dataset, batch_size=16, training=True, augment="mixup", views=2, num_classes=10)
+
+
+def test_simclr_trains_on_view_pairs_of_unlabelled_images_and_round_trips(tmp_path):
+    x = _images(128)
+    pipe = _pairs(x, None, batch_size=32)
+    training.set_seed(0)
+    model = ssl.SimCLR(ssl.encoder_for("cnn4_bn", (16, 16, 1), width=0.25), projection_dim=16, hidden=32)
+    training.compile_model(model, optimizer="adam", lr=3e-3, steps_per_execution=4)
+    reference, queries = (x[:64], np.arange(64) % 4), (x[64:], np.arange(64) % 4)  # labels the loss never sees
+    logs = model.fit(pipe, epochs=4, verbose=0, callbacks=[ssl.KNNMonitor(model.encoder, reference, queries, k=5)])
+    history = logs.history["loss"]
+    assert np.all(np.isfinite(history)) and history[-1] < history[0]
+    assert len(logs.history["knn_accuracy"]) == 4 and all(0 <= a <= 1 for a in logs.history["knn_accuracy"])
+    features = model.predict(x[:8].astype("float32"), verbose=0)
+    assert features.shape == (8, model.encoder.output_shape[-1])
+    model.save(tmp_path / "simclr.keras")
+    again = keras.models.load_model(tmp_path / "simclr.keras")
+    np.testing.assert_allclose(again.predict(x[:8].astype("float32"), verbose=0), features, atol=1e-5)
+
+
+class _Identity:
+    """An 'encoder' whose features are the inputs themselves."""
+
+    @staticmethod
+    def predict(x, batch_size=None, verbose=0):
+        return np.asarray(x, dtype="float32")
+
+
+def test_knn_accuracy_votes_by_similarity_weighted_neighbours():
+    reference = (np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]]), np.array([0, 0, 1, 1]))
+    queries = (np.array([[1, 0.2], [0.2, 1], [0.6, 0.5]]), np.array([0, 1, 1]))
+    assert ssl.knn_accuracy(_Identity(), reference, queries, k=2) == pytest.approx(2 / 3)  # the third is nearer 0
+    # k = 4: every reference votes; the nearest ones weigh most, so the answer does not change
+    assert ssl.knn_accuracy(_Identity(), reference, queries, k=4) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="`k`"):
+        ssl.knn_accuracy(_Identity(), reference, queries, k=5)
+
+
+def test_an_mlp_or_a_wrong_temperature_is_refused():
+    with pytest.raises(ValueError, match="image model"):
+        ssl.encoder_for("mlp", (8,))
+    with pytest.raises(ValueError, match="temperature"):
+        ssl.SimCLR(ssl.encoder_for("lenet5_bn", (28, 28, 1)), temperature=0)
