@@ -54,6 +54,7 @@ def test_the_default_space_includes_only_the_options_the_builder_has():
     ({"width": [1.0, 2.0]}, "has no option 'width'"),
     ({"optimizer": ["adam", "adamm"]}, "Unknown optimizer"),
     ({}, "empty"),
+    ({"augment": [["flip"], ["flip", "grayscale"]]}, "'grayscale' changes colours"),  # digits are grayscale
 ])
 def test_a_space_that_would_fail_in_trials_is_refused_before_any(space, message, tmp_path):
     with pytest.raises(ValueError, match=message):

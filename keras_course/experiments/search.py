@@ -31,7 +31,7 @@ import types
 
 import keras
 
-from keras_course import models, training
+from keras_course import data, models, training
 from keras_course._checks import check_choice, check_int, check_positive
 from keras_course.experiments import engine
 from keras_course.experiments.config import RunConfig
@@ -137,7 +137,7 @@ def trial_config(base, values):
     return config
 
 
-def _check_space(base, space, input_shape, num_classes):
+def _check_space(base, space, input_shape, num_classes, task="multiclass"):
     """Every value a trial can draw makes a valid run: fail before the search, not in trial after trial."""
     if not space:
         raise ValueError("The search space is empty: give `space` at least one NAME=SPEC entry, e.g. lr=log:1e-4:1e-1")
@@ -149,6 +149,11 @@ def _check_space(base, space, input_shape, num_classes):
         for value in candidates:
             config = trial_config(base, {name: value})
             config.validate()
+            if name == "augment" and len(input_shape) == 3:  # a colour step on grayscale, label mixing's task
+                data.resolve_policy(value, input_shape)
+                if task != "multiclass" and data.mixes_labels(value, input_shape):
+                    raise ValueError(f"Search space augment={value!r} mixes labels, which needs a multiclass task; "
+                                     f"this is a {task} task.")
             if name not in SETTINGS and not _builder_accepts(config.model, name, value, input_shape, num_classes):
                 raise ValueError(f"Search space {name}={value!r}: model {config.model!r} has no option {name!r} "
                                  f"taking that value. Search run settings ({', '.join(SETTINGS)}) or the builder's "
@@ -333,7 +338,7 @@ def search(config: RunConfig | dict, run_dir: str | os.PathLike, *, space: dict 
         raise ValueError(f"`objective` is measured on the validation split: a name starting with val_, e.g. "
                          f"val_accuracy or val_loss. Received: objective={objective!r}")
     space = default_space(config, info.input_shape, info.num_classes) if space is None else parse_space(space)
-    _check_space(config, space, info.input_shape, info.num_classes)
+    _check_space(config, space, info.input_shape, info.num_classes, info.task)
     settings = {"base": json.loads(json.dumps(config.to_dict())), "space": space, "tuner": tuner, "objective": objective,
                 "max_trials": max_trials, "factor": factor}
     _check_search_dir(run_dir, settings, overwrite)
