@@ -103,3 +103,103 @@ def test_an_mlp_or_a_wrong_temperature_is_refused():
         ssl.encoder_for("mlp", (8,))
     with pytest.raises(ValueError, match="temperature"):
         ssl.SimCLR(ssl.encoder_for("lenet5_bn", (28, 28, 1)), temperature=0)
+
+
+# ---- pretraining as a run: `keras-course pretrain --ssl`, resume, saved_models/, project:NAME ------------------
+
+SSL_FLAGS = ["--ssl", "simclr", "--model", "cnn4_bn", "--option", "width=0.25", "--dataset", "fashion_mnist",
+             "--limit", "400", "--val-fraction", "0.25", "--epochs", "3", "--batch-size", "32", "--quiet"]
+
+
+class _Interrupt(Exception):
+    pass
+
+
+class _StopAt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise _Interrupt(f"interrupted at epoch {epoch}")
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory):
+    """A finished `pretrain --ssl simclr` in a run directory, its encoder under saved_models/ssl_tiny."""
+    from keras_course.cli.main import main
+
+    root = tmp_path_factory.mktemp("ssl")
+    assert main(["pretrain", *SSL_FLAGS, "--name", "ssl_tiny", "--save-to", str(root / "saved"),
+                 "--run-dir", str(root / "run")]) == 0
+    return root
+
+
+def test_pretrain_ssl_writes_a_run_and_an_encoder_with_its_manifest(pretrained):
+    import json
+
+    with open(pretrained / "run" / "metrics.json") as f:
+        metrics = json.load(f)
+    assert metrics["ssl"] == "simclr" and metrics["epochs_run"] == 3 and len(metrics["knn_accuracy"]) == 3
+    assert metrics["knn_reference_images"] == 300 and 0.2 < metrics["test_knn_accuracy"] <= 1  # chance: 0.1
+    assert (pretrained / "run" / "encoder.keras").is_file() and (pretrained / "run" / "learning_curves.png").is_file()
+    with open(pretrained / "saved" / "ssl_tiny" / "manifest.json") as f:
+        manifest = json.load(f)
+    assert manifest["kind"] == "encoder" and manifest["ssl"]["method"] == "simclr"
+    assert manifest["ssl"]["knn_accuracy"] == metrics["knn_accuracy"] and manifest["epochs_run"] == 3
+    assert manifest["command"].startswith("keras-course pretrain --ssl simclr")
+    assert not (pretrained / "saved" / "ssl_tiny" / "saved_model").exists(), "an encoder is not a classifier to serve"
+
+
+def test_the_encoder_loads_as_project_weights_with_the_same_features(pretrained, monkeypatch):
+    from keras_course import transfer
+
+    monkeypatch.setenv("KERAS_COURSE_SAVED_MODELS", str(pretrained / "saved"))
+    model = transfer.build_classifier("cnn4_bn", 10, weights="project:ssl_tiny", input_shape=(28, 28, 1))
+    encoder = keras.models.load_model(pretrained / "run" / "encoder.keras")
+    x = np.random.default_rng(0).uniform(0, 255, (4, 28, 28, 1)).astype("float32")
+    backbone = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    np.testing.assert_allclose(backbone.predict(x, verbose=0), encoder.predict(x, verbose=0), atol=1e-5)
+
+
+def test_an_interrupted_pretraining_resumes_to_the_same_weights(pretrained, tmp_path, monkeypatch):
+    from keras_course import experiments
+
+    config = experiments.RunConfig.from_dict(json_load(pretrained / "run" / "config.json"))
+    original = training.make_callbacks
+    monkeypatch.setattr(training, "make_callbacks", lambda *a, **k: [_StopAt(2)] + original(*a, **k))
+    with pytest.raises(_Interrupt):
+        experiments.train(config, tmp_path / "run", verbose=0)
+    monkeypatch.setattr(training, "make_callbacks", original)
+    resumed = experiments.train(config, tmp_path / "run", verbose=0)
+    assert resumed["weights_sha256"] == json_load(pretrained / "run" / "metrics.json")["weights_sha256"]
+    assert resumed["knn_accuracy"] == json_load(pretrained / "run" / "metrics.json")["knn_accuracy"]
+
+
+def json_load(path):
+    import json
+
+    with open(path) as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize("change,message", [
+    (["--ssl", "simclrr"], "Did you mean 'simclr'?"),
+    (["--batch-size", "8"], "at least 16 images"),
+    (["--dataset", "sine", "--model", "cnn4_bn"], "learns from images"),
+    (["--augment", "mixup"], "needs labels"),
+    (["--patience", "2"], "no validation loss"),
+])
+def test_bad_ssl_input_is_one_line_exit_2_and_nothing_written(change, message, tmp_path, capsys):
+    from keras_course.cli.main import main
+
+    flags = dict(zip(SSL_FLAGS[0:-1:2], SSL_FLAGS[1::2]))
+    flags.update(zip(change[0::2], change[1::2]))
+    argv = ["pretrain", "--name", "x", "--save-to", str(tmp_path / "saved"), "--run-dir", str(tmp_path / "run"),
+            "--quiet"] + [t for kv in flags.items() for t in kv if t != "--quiet"]
+    argv = [a for a in argv if a != "--quiet"] + ["--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "saved").exists()

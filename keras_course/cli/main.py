@@ -44,7 +44,7 @@ def _parser():
 
     p = command("lr-find", "learning-rate range test: loss against an exponentially growing learning rate, a "
                 "suggested rate, plot in --run-dir")
-    _run_arguments(p)
+    _run_arguments(p, exclude=("ssl",))
     p.add_argument("--start-lr", type=float, default=1e-7)
     p.add_argument("--end-lr", type=float, default=10.0)
     p.add_argument("--steps", type=int, default=200, help="training steps of the sweep (default 200)")
@@ -53,11 +53,11 @@ def _parser():
     p.add_argument("--models", required=True, help="comma-separated registry names, each optionally with builder "
                    "options: resnet20,vgg11_bn:stem=small;width=0.5")
     p.add_argument("--seeds", type=int, default=1, help="runs per model, seeds --seed, --seed + 1, ...")
-    _run_arguments(p, exclude=("model", "model_options", "transfer"))
+    _run_arguments(p, exclude=("model", "model_options", "transfer", "ssl"))
 
     p = command("search", "hyper-parameter search with keras-tuner around a run: trials table, best_config.json "
                 "for `train --config`")
-    _run_arguments(p)
+    _run_arguments(p, exclude=("ssl",))
     p.add_argument("--tuner", default="random", help="random, hyperband or bayesian (default random)")
     p.add_argument("--max-trials", type=int, default=10, help="trials of random and Bayesian search (default 10)")
     p.add_argument("--factor", type=int, default=3, help="Hyperband's reduction factor (default 3); its trials "
@@ -74,7 +74,7 @@ def _parser():
     p.add_argument("--save-to", default="saved_models", help="folder that receives NAME/ (default: saved_models)")
 
     p = command("transfer", "transfer learning into a run directory: new head, then optional fine-tuning")
-    _run_arguments(p, defaults=TRANSFER_COMMAND, aliases={"dataset": ["--data"], "model": ["--backbone"],
+    _run_arguments(p, exclude=("ssl",), defaults=TRANSFER_COMMAND, aliases={"dataset": ["--data"], "model": ["--backbone"],
                                                           "transfer.dropout": ["--dropout"]})
 
     p = command("augment", "draw a grid of training images and augmented views of them under a policy, as the "
@@ -290,7 +290,11 @@ def _train_and_print(args, config, run_dir):
     metrics = _train(args, config, run_dir)
     if metrics is None:
         return 0
-    _print_metrics(metrics, data.DatasetInfo(**metrics["dataset"]))
+    if "ssl" in metrics:
+        print(f"{metrics['ssl']}: kNN accuracy of the encoder's features on the test split "
+              f"{metrics['test_knn_accuracy']:.4f} ({metrics['knn_reference_images']} labelled reference images)")
+    else:
+        _print_metrics(metrics, data.DatasetInfo(**metrics["dataset"]))
     print(f"run directory: {run_dir}  ({metrics['epochs_run']} epochs, {metrics['train_seconds']:.1f} s of training)")
     if metrics["replicas"] > 1:
         print(f"{metrics['replicas']} replicas; weights SHA-256: {metrics['weights_sha256']}")
@@ -350,6 +354,11 @@ def _cmd_pretrain(args):
     if metrics is None:
         return 0
     path = experiments.save_pretrained(run_dir, args.save_to, args.name, command=args.command_line)
+    if config.ssl is not None:
+        print(f"pretrain: {config.ssl} {config.model} on {config.dataset} without its labels, kNN accuracy "
+              f"{metrics['test_knn_accuracy']:.4f} on the test split after {metrics['train_seconds']:.0f} s; saved "
+              f"the encoder to {path} (use weights='project:{args.name}')")
+        return 0
     print(f"pretrain: {config.model} reached test accuracy {metrics['test_accuracy']:.4f} on {config.dataset}"
           f"{' classes ' + ','.join(map(str, config.classes)) if config.classes else ''} in "
           f"{metrics['train_seconds']:.0f} s; saved to {path} (use weights='project:{args.name}')")

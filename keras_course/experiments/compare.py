@@ -104,6 +104,9 @@ def compare(model_names: str | Sequence[str], dataset: str, *, run_dir: str | os
     check_positive("seeds", seeds, integer=True)
     base_seed = settings.pop("seed", 0)
     probe = engine.as_config(RunConfig(model=parsed[0][0], dataset=dataset, epochs=epochs, seed=base_seed, **settings))
+    if probe.ssl is not None:
+        raise ValueError(f"compare ranks classifiers by test accuracy; ssl={probe.ssl!r} pretrains encoders, which "
+                         "have none. Compare the classifiers built on them instead.")
     _, _, test_ds, info = engine.load_splits(probe)  # every shared setting checked before anything runs
     if info.task == "regression":
         raise ValueError(f"compare ranks classifiers by test accuracy; {dataset!r} is a regression dataset.")

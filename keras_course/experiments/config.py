@@ -55,6 +55,8 @@ class RunConfig:
                              "mixed_bfloat16")
     strategy: str = setting("default", "default (one device), mirrored (every local GPU, or every logical CPU) or "
                             "multiworker (the cluster in TF_CONFIG; run the same command on every worker)")
+    ssl: str = setting(None, "self-supervised pretraining: simclr (the labels are never read; augment 'none' means "
+                       "the simclr views)")
 
     def transfer_settings(self) -> dict | None:
         """The transfer settings with their defaults filled in (None for an ordinary run)."""
@@ -82,6 +84,8 @@ class RunConfig:
 
     def validate(self) -> "RunConfig":
         """Raise ValueError (one line, naming the setting) for anything that would fail later."""
+        if self.ssl is not None:
+            self._validate_ssl()
         if self.transfer is None:
             if not isinstance(self.model_options, dict):
                 raise ValueError(f"`model_options` must be a dict of builder options. Received: "
@@ -124,6 +128,24 @@ class RunConfig:
             models.check_bn_momentum(self.bn_momentum)
         data.resolve_policy(self.augment)
         return self
+
+    def _validate_ssl(self):
+        from keras_course.ssl import METHODS, MIN_BATCH
+
+        check_choice("ssl", self.ssl, METHODS)
+        if self.transfer is not None:
+            raise ValueError(f"ssl={self.ssl!r} pretrains an encoder from scratch; a transfer run (transfer settings) "
+                             "fine-tunes one: choose one of the two.")
+        if isinstance(self.batch_size, int) and self.batch_size < MIN_BATCH:
+            raise ValueError(f"ssl={self.ssl!r} needs batches of at least {MIN_BATCH} images (each view's negatives "
+                             f"are the batch's other images). Received: batch_size={self.batch_size!r}")
+        if self.patience is not None or self.schedule == "plateau":
+            raise ValueError(f"ssl={self.ssl!r} has no validation loss to watch: leave patience unset and choose a "
+                             f"schedule other than plateau. Received: patience={self.patience!r}, "
+                             f"schedule={self.schedule!r}")
+        if self.label_smoothing:
+            raise ValueError(f"ssl={self.ssl!r} reads no labels, so label_smoothing has nothing to smooth. Received: "
+                             f"label_smoothing={self.label_smoothing!r}")
 
     def _validate_transfer(self):
         if not isinstance(self.transfer, dict):

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from keras_course.data.info import DatasetInfo
     from keras_course.data.pipeline import EpochClock
 
-__all__ = ["as_config", "build_for", "compile_options", "load_splits", "phases_for", "pipelines", "soft_labels"]
+__all__ = ["as_config", "build_for", "compile_options", "knn_sets", "load_splits", "phases_for", "pipelines",
+           "soft_labels"]
 
 VAL_BATCH = 256  # evaluation batches: at least this, or the training batch when larger
 
@@ -43,6 +44,9 @@ def load_splits(config: RunConfig) -> tuple:
     splits = data.load(config.dataset, val_fraction=config.val_fraction, seed=config.seed, limit=config.limit,
                        data_dir=config.data_dir, classes=config.classes, image_size=config.image_size)
     info = splits[3]
+    if config.ssl is not None and not info.is_image:
+        raise ValueError(f"ssl={config.ssl!r} learns from images, and {config.dataset!r} has none (inputs of shape "
+                         f"{tuple(info.input_shape)}).")
     if config.augment not in (None, "none", []) and not info.is_image:
         raise ValueError(f"`augment` applies to image datasets; {config.dataset!r} is not one. "
                          f"Received: augment={config.augment!r}")
@@ -65,6 +69,14 @@ def build_for(config: RunConfig, train: tf.data.Dataset, info: DatasetInfo) -> k
     """The registry model of `config` with the task's head and the normalisation inside (a transfer run: the
     backbone with a new head), in the current dtype policy."""
     settings = config.transfer_settings()
+    if config.ssl is not None:
+        from keras_course import ssl
+
+        encoder = ssl.encoder_for(config.model, info.input_shape, normalization=data.normalization_for(train, info),
+                                  **config.model_options)
+        if config.bn_momentum is not None:
+            models.set_batch_norm_momentum(encoder, config.bn_momentum)
+        return ssl.SimCLR(encoder, name=f"{config.ssl}_{config.model}")
     if settings is not None:
         from keras_course import transfer
 
@@ -85,12 +97,34 @@ def build_for(config: RunConfig, train: tf.data.Dataset, info: DatasetInfo) -> k
 def pipelines(config: RunConfig, train: tf.data.Dataset, val: tf.data.Dataset | None = None, *,
               clock: EpochClock | None = None, info: DatasetInfo | None = None) -> tuple:
     """(training pipeline, validation pipeline or None): batched, the training one shuffled and augmented by
-    `config`'s seed (and `clock`'s epoch, for an exact resume). `info` gives the classes that label mixing needs."""
+    `config`'s seed (and `clock`'s epoch, for an exact resume). `info` gives the classes that label mixing needs.
+    A self-supervised run trains on view pairs without labels (its augmentation: the simclr views unless given)
+    and has no validation pipeline: its kNN monitor (`knn_sets`) watches it instead."""
+    if config.ssl is not None:
+        views = "simclr" if config.augment in (None, "none", []) else config.augment
+        return data.make_pipeline(train, batch_size=config.batch_size, training=True, augment=views, seed=config.seed,
+                                  clock=clock, views=2), None
     train_pipe = data.make_pipeline(train, batch_size=config.batch_size, training=True, augment=config.augment,
                                     seed=config.seed, clock=clock,
                                     num_classes=None if info is None else info.num_classes)
     val_pipe = None if val is None else data.make_pipeline(val, batch_size=max(VAL_BATCH, config.batch_size))
     return train_pipe, val_pipe
+
+
+KNN_REFERENCE, KNN_QUERIES = 2000, 1000  # the kNN monitor's labelled images: enough for a stable figure, quick
+
+
+def knn_sets(train: tf.data.Dataset, val: tf.data.Dataset | None) -> tuple:
+    """(reference, queries) of the kNN monitor, as (images, labels): the first KNN_REFERENCE training images, and
+    the validation split's first KNN_QUERIES (without one, the training images after the reference). Never the
+    test split: nothing is chosen on it."""
+    x, y = data.to_numpy(train.take(KNN_REFERENCE + (0 if val is not None else KNN_QUERIES)))
+    reference = (x[:KNN_REFERENCE], y[:KNN_REFERENCE])
+    queries = data.to_numpy(val.take(KNN_QUERIES)) if val is not None else (x[KNN_REFERENCE:], y[KNN_REFERENCE:])
+    if len(queries[0]) == 0:
+        raise ValueError(f"The kNN monitor needs labelled images besides its {len(reference[0])} reference images: "
+                         "keep a validation split (val_fraction) or use more training images (limit).")
+    return reference, queries
 
 
 def phases_for(config: RunConfig, *, initial_epoch: int = 0) -> list:

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_course import export, training
+from keras_course.experiments import report
 from keras_course.experiments.run_dir import load_run
 
 
@@ -38,21 +39,28 @@ def save_pretrained(run_dir: str | os.PathLike, root: str | os.PathLike, name: s
     tmp = folder + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    shutil.copy2(os.path.join(run_dir, "model.keras"), os.path.join(tmp, "model.keras"))
+    encoder = config.ssl is not None  # a self-supervised run keeps its encoder: images in, features out
+    source = os.path.join(run_dir, report.ENCODER if encoder else "model.keras")
+    shutil.copy2(source, os.path.join(tmp, "model.keras"))
     # uncompiled: the weights file and the SavedModel hold the model's variables, not the optimizer's too
     model = keras.models.load_model(os.path.join(tmp, "model.keras"), compile=False)
     model.save_weights(os.path.join(tmp, "model.weights.h5"))
-    # what a server loads without keras_course: raw uint8 images in, "probabilities" out
-    export.export_saved_model(model, os.path.join(tmp, "saved_model"))
+    if not encoder:  # what a server loads without keras_course: raw uint8 images in, "probabilities" out
+        export.export_saved_model(model, os.path.join(tmp, "saved_model"))
     dataset = metrics["dataset"]
     manifest = {
         "name": name,
-        "description": f"{config.model} trained on {config.dataset}",
+        "kind": "encoder" if encoder else "classifier",
+        "description": (f"{config.model} encoder pretrained by {config.ssl} on {config.dataset} without labels"
+                        if encoder else f"{config.model} trained on {config.dataset}"),
         "model": config.model,
         "dataset": {"name": dataset["name"], "source": dataset["source"], "sizes": dataset["sizes"],
                     "input_shape": dataset["input_shape"], "classes": dataset["class_names"]},
         "input": "raw pixels, uint8 or float in 0-255, shape " + "x".join(map(str, dataset["input_shape"])),
         "metrics": {k: v for k, v in metrics.items() if k.startswith("test_") and isinstance(v, float)},
+        **({"ssl": {"method": config.ssl, "knn_accuracy": metrics["knn_accuracy"],
+                    "knn_reference_images": metrics["knn_reference_images"], "features": metrics["features"]}}
+           if encoder else {}),
         "epochs_run": metrics["epochs_run"],
         "train_seconds": metrics["train_seconds"],
         "params": metrics["params"],

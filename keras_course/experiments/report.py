@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
     from keras_course.data.info import DatasetInfo
 
-__all__ = ["best_epoch", "evaluate_model", "finish_run", "weights_digest"]
+__all__ = ["ENCODER", "best_epoch", "evaluate_model", "finish_run", "finish_ssl_run", "weights_digest"]
+
+ENCODER = "encoder.keras"  # what a self-supervised run keeps: the encoder alone
 
 
 def weights_digest(model):
@@ -112,6 +114,41 @@ def finish_run(config, run_dir, model, test_ds, info, *, callbacks, strategy, op
                             best_epoch=best if "val_loss" in history else None,
                             stopped_epoch=early.stopped_epoch if early else None,
                             title=f"{config.model} on {config.dataset}")
+    shutil.rmtree(os.path.join(run_dir, training.callbacks.BACKUP_DIR), ignore_errors=True)
+    write_json(os.path.join(run_dir, METRICS), metrics)  # last: its presence means the run finished
+    return metrics
+
+
+def finish_ssl_run(config, run_dir, model, train_ds, val_ds, test_ds, info, *, strategy):
+    """Save a self-supervised run (model.keras: the whole SimCLR model, to train on from; encoder.keras: what is
+    kept) and its kNN accuracy on the test split with the monitor's reference images; metrics.json last."""
+    from keras_course import ssl
+    from keras_course.experiments import engine
+
+    digest = weights_digest(model)
+    if not training.is_chief(strategy):
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return {"chief": False, "replicas": strategy.num_replicas_in_sync, "weights_sha256": digest}
+    model.save(os.path.join(run_dir, "model.keras"))
+    model.encoder.save(os.path.join(run_dir, ENCODER))
+    history = viz.read_history(os.path.join(run_dir, HISTORY))
+    reference, _ = engine.knn_sets(train_ds, val_ds)
+    metrics = {
+        "ssl": config.ssl,
+        "test_knn_accuracy": ssl.knn_accuracy(model.encoder, reference, data.to_numpy(test_ds)),
+        "knn_accuracy": [float(a) for a in history.get("knn_accuracy", ())],
+        "knn_reference_images": int(len(reference[0])),
+        "epochs_run": len(history.get("loss", ())),
+        "train_seconds": round(float(np.nansum(history.get("epoch_seconds", [0.0]))), 2),
+        "params": int(model.encoder.count_params()),
+        "features": int(model.encoder.output_shape[-1]),
+        "replicas": strategy.num_replicas_in_sync,
+        "weights_sha256": digest,
+        "precision": config.precision,
+        "dataset": info.to_dict(),
+    }
+    viz.learning_curves(history, os.path.join(run_dir, "learning_curves.png"),
+                        title=f"{config.ssl} {config.model} on {config.dataset} (kNN accuracy: the monitor's)")
     shutil.rmtree(os.path.join(run_dir, training.callbacks.BACKUP_DIR), ignore_errors=True)
     write_json(os.path.join(run_dir, METRICS), metrics)  # last: its presence means the run finished
     return metrics

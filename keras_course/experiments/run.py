@@ -52,14 +52,21 @@ def train(config: RunConfig, run_dir: str | os.PathLike, *, overwrite: bool = Fa
     try:
         clock = data.EpochClock()
         train_pipe, val_pipe = engine.pipelines(config, train_ds, val_ds, clock=clock, info=info)
-        callbacks = [training.EpochSeconds()] + training.make_callbacks(work_dir, patience=config.patience, clock=clock,
-                                                                 plateau=config.schedule == "plateau",
-                                                                 checkpoint=val_ds is not None)
+        monitors = []
+        if config.ssl is not None:  # before the logger: it adds knn_accuracy to each epoch's logs
+            from keras_course import ssl
+
+            monitors.append(ssl.KNNMonitor(model.encoder, *engine.knn_sets(train_ds, val_ds)))
+        callbacks = [training.EpochSeconds(), *monitors] + training.make_callbacks(
+            work_dir, patience=config.patience, clock=clock, plateau=config.schedule == "plateau",
+            checkpoint=val_pipe is not None)
         options = engine.compile_options(config, info, replicas=strategy.num_replicas_in_sync)
         multiworker = training.multiworker_fit_patch() if training.is_multiworker(strategy) else contextlib.nullcontext()
         with multiworker:
             training.fit_phases(model, engine.phases_for(config), train_pipe, val_pipe, callbacks=callbacks,
                                 verbose=verbose, scope=strategy.scope, **options)
+        if config.ssl is not None:
+            return report.finish_ssl_run(config, work_dir, model, train_ds, val_ds, test_ds, info, strategy=strategy)
         return report.finish_run(config, work_dir, model, test_ds, info, callbacks=callbacks, strategy=strategy,
                                  options=options)
     except (training.NaNLossError, ValueError):

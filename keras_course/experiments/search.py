@@ -321,6 +321,9 @@ def search(config: RunConfig | dict, run_dir: str | os.PathLike, *, space: dict 
         verbose: 0 silent, 1 keras-tuner's report of each trial, 2 also one line per epoch.
     """
     config = engine.as_config(config)
+    if config.ssl is not None:
+        raise ValueError(f"config.ssl={config.ssl!r}: search compares runs by a validation metric, and a self-supervised run has none; pretrain with "
+                         "experiments.train and search or tune the runs that use its encoder.")
     check_choice("tuner", tuner, TUNERS)
     check_positive("max_trials", max_trials, integer=True)
     check_int("factor", factor, minimum=2, why=" (Hyperband keeps 1/factor of the trials each round)")

@@ -9,6 +9,8 @@ augmented views of each image agree.
 
 from keras_course.ssl.losses import nt_xent
 from keras_course.ssl.monitor import KNNMonitor, knn_accuracy
-from keras_course.ssl.simclr import SimCLR, encoder_for
+from keras_course.ssl.simclr import MIN_BATCH, SimCLR, encoder_for
 
-__all__ = ["KNNMonitor", "SimCLR", "encoder_for", "knn_accuracy", "nt_xent"]
+METHODS = ("simclr",)
+
+__all__ = ["KNNMonitor", "METHODS", "MIN_BATCH", "SimCLR", "encoder_for", "knn_accuracy", "nt_xent"]

@@ -49,6 +49,9 @@ class SimCLR(keras.Model):
             keras.layers.ReLU(),
             keras.layers.Dense(self.projection_dim, dtype="float32"),
         ], name="projector")
+        # built now, not at the first batch: a resumed run loads its backup into the model before fit calls it
+        self.projector.build(tuple(encoder.output_shape))
+        self.built = True
 
     def call(self, inputs, training=False):
         if isinstance(inputs, (list, tuple)):

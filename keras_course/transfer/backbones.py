@@ -205,6 +205,8 @@ def _project_backbone(name, input_shape):
             f"Project model {name!r} takes inputs of shape {saved_shape}. Received: input_shape={tuple(input_shape)}; "
             f"pass resize={saved_shape[:2]} (and the images' own channels) to resize inside the model."
         )
+    if read_manifest(name).get("kind") == "encoder":  # a self-supervised encoder: its output is the features
+        return Backbone(keras.Model(full.inputs, full.output, name=name), "none")
     return Backbone(features_model(full, name), "none")  # its own pooling and normalisation
 
 

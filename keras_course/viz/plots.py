@@ -50,13 +50,13 @@ def learning_curves(history: Mapping[str, np.ndarray], path: str | os.PathLike |
 
     Args:
         history: dict of arrays (a Keras History.history or `read_history`) with "loss" and optionally
-            "val_loss", "accuracy"/"mae" and their "val_" twins.
+            "val_loss", "accuracy"/"mae" and their "val_" twins (a self-supervised run: "knn_accuracy").
         path: PNG file to write.
         best_epoch: int (0-based) or None. Marked with a dashed line.
         stopped_epoch: int (0-based) or None. Where early stopping ended the run, marked with a dotted line.
     """
     epochs = np.asarray(history.get("epoch", np.arange(len(history["loss"])))) + 1
-    metric = next((m for m in ("accuracy", "mae", "mse", "auc") if m in history), None)
+    metric = next((m for m in ("accuracy", "knn_accuracy", "mae", "mse", "auc") if m in history), None)
     panels = [("loss", "loss")] + ([(metric, metric)] if metric else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4))
     for ax, (key, label) in zip(np.atleast_1d(axes), panels):
