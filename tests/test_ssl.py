@@ -32,6 +32,20 @@ def test_nt_xent_equals_a_hand_computation(temperature):
     assert float(ssl.nt_xent(z1, z1 + 0.01, temperature)) < float(ssl.nt_xent(z1, z2, temperature))
 
 
+def test_negative_cosine_is_minus_the_mean_cosine_and_simsiam_stops_the_target_gradient():
+    p = np.array([[1.0, 0.0], [1.0, 1.0]], "float32")
+    z = np.array([[2.0, 0.0], [-1.0, 1.0]], "float32")
+    assert float(ssl.negative_cosine(p, z)) == pytest.approx(-(1.0 + 0.0) / 2)
+    model = ssl.SimSiam(ssl.encoder_for("lenet5_bn", (28, 28, 1)), projection_dim=16, hidden=16)
+    z1 = tf.Variable(np.ones((4, 16), "float32"))
+    p1 = tf.Variable(np.random.default_rng(0).normal(size=(4, 16)).astype("float32"))
+    with tf.GradientTape() as tape:
+        loss = model.pair_loss((z1, p1), (z1 + 0.5, p1 - 0.5))
+    grad_z, grad_p = tape.gradient(loss, [z1, p1])
+    assert grad_z is None or float(tf.reduce_max(tf.abs(grad_z))) == 0.0, "the projections are held fixed"
+    assert float(tf.reduce_max(tf.abs(grad_p))) > 0, "the predictions learn"
+
+
 def _images(n=64, shape=(16, 16, 1)):
     return np.random.default_rng(1).integers(0, 256, size=(n, *shape)).astype("uint8")
 
@@ -62,11 +76,12 @@ def test_view_pairs_hold_no_label_and_do_not_depend_on_the_labels():
         data.make_pipeline(dataset, batch_size=16, training=True, augment="mixup", views=2, num_classes=10)
 
 
-def test_simclr_trains_on_view_pairs_of_unlabelled_images_and_round_trips(tmp_path):
+@pytest.mark.parametrize("method", sorted(ssl.METHODS))
+def test_each_method_trains_on_view_pairs_of_unlabelled_images_and_round_trips(tmp_path, method):
     x = _images(128)
     pipe = _pairs(x, None, batch_size=32)
     training.set_seed(0)
-    model = ssl.SimCLR(ssl.encoder_for("cnn4_bn", (16, 16, 1), width=0.25), projection_dim=16, hidden=32)
+    model = ssl.METHODS[method](ssl.encoder_for("cnn4_bn", (16, 16, 1), width=0.25), projection_dim=16, hidden=32)
     training.compile_model(model, optimizer="adam", lr=3e-3, steps_per_execution=4)
     reference, queries = (x[:64], np.arange(64) % 4), (x[64:], np.arange(64) % 4)  # labels the loss never sees
     logs = model.fit(pipe, epochs=4, verbose=0, callbacks=[ssl.KNNMonitor(model.encoder, reference, queries, k=5)])
@@ -75,8 +90,9 @@ def test_simclr_trains_on_view_pairs_of_unlabelled_images_and_round_trips(tmp_pa
     assert len(logs.history["knn_accuracy"]) == 4 and all(0 <= a <= 1 for a in logs.history["knn_accuracy"])
     features = model.predict(x[:8].astype("float32"), verbose=0)
     assert features.shape == (8, model.encoder.output_shape[-1])
-    model.save(tmp_path / "simclr.keras")
-    again = keras.models.load_model(tmp_path / "simclr.keras")
+    model.save(tmp_path / "model.keras")
+    again = keras.models.load_model(tmp_path / "model.keras")
+    assert type(again) is type(model)
     np.testing.assert_allclose(again.predict(x[:8].astype("float32"), verbose=0), features, atol=1e-5)
 
 
@@ -186,6 +202,7 @@ def json_load(path):
 
 @pytest.mark.parametrize("change,message", [
     (["--ssl", "simclrr"], "Did you mean 'simclr'?"),
+    (["--ssl", "byol"], "simclr, simsiam"),
     (["--batch-size", "8"], "at least 16 images"),
     (["--dataset", "sine", "--model", "cnn4_bn"], "learns from images"),
     (["--augment", "mixup"], "needs labels"),

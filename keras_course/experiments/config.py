@@ -55,8 +55,8 @@ class RunConfig:
                              "mixed_bfloat16")
     strategy: str = setting("default", "default (one device), mirrored (every local GPU, or every logical CPU) or "
                             "multiworker (the cluster in TF_CONFIG; run the same command on every worker)")
-    ssl: str = setting(None, "self-supervised pretraining: simclr (the labels are never read; augment 'none' means "
-                       "the simclr views)")
+    ssl: str = setting(None, "self-supervised pretraining: simclr or simsiam (the labels are never read; augment "
+                       "'none' means the simclr views)")
 
     def transfer_settings(self) -> dict | None:
         """The transfer settings with their defaults filled in (None for an ordinary run)."""

@@ -76,7 +76,7 @@ def build_for(config: RunConfig, train: tf.data.Dataset, info: DatasetInfo) -> k
                                   **config.model_options)
         if config.bn_momentum is not None:
             models.set_batch_norm_momentum(encoder, config.bn_momentum)
-        return ssl.SimCLR(encoder, name=f"{config.ssl}_{config.model}")
+        return ssl.METHODS[config.ssl](encoder, name=f"{config.ssl}_{config.model}")
     if settings is not None:
         from keras_course import transfer
 

@@ -2,15 +2,17 @@
 augmented views of each image agree.
 
 - `nt_xent`: SimCLR's normalised temperature-scaled cross-entropy (Chen et al. 2020).
-- `SimCLR`: an encoder from the registry with a projection head, trained on pairs of views by `fit` (the
-  pipeline: `data.make_pipeline(..., views=2)`, which drops the labels before anything else reads them).
+- `SimCLR`, `SimSiam` (`methods`: why SimSiam for the method without negatives): an encoder from the registry
+  with its heads, trained on pairs of views by `fit` (the pipeline: `data.make_pipeline(..., views=2)`, which
+  drops the labels before anything else reads them).
 - `knn_accuracy`, `KNNMonitor`: how well the features separate classes, on a small labelled set, each epoch.
 """
 
-from keras_course.ssl.losses import nt_xent
+from keras_course.ssl.losses import negative_cosine, nt_xent
+from keras_course.ssl.methods import MIN_BATCH, SimCLR, SimSiam, encoder_for
 from keras_course.ssl.monitor import KNNMonitor, knn_accuracy
-from keras_course.ssl.simclr import MIN_BATCH, SimCLR, encoder_for
 
-METHODS = ("simclr",)
+METHODS = {"simclr": SimCLR, "simsiam": SimSiam}
 
-__all__ = ["KNNMonitor", "METHODS", "MIN_BATCH", "SimCLR", "encoder_for", "knn_accuracy", "nt_xent"]
+__all__ = ["KNNMonitor", "METHODS", "MIN_BATCH", "SimCLR", "SimSiam", "encoder_for", "knn_accuracy",
+           "negative_cosine", "nt_xent"]

@@ -1,4 +1,4 @@
-"""The contrastive loss of SimCLR."""
+"""The losses of the self-supervised methods: SimCLR's NT-Xent, SimSiam's negative cosine."""
 
 from __future__ import annotations
 
@@ -19,3 +19,12 @@ def nt_xent(z1, z2, temperature: float = 0.5):
     logits = logits - 1e9 * keras.ops.eye(2 * n)  # an image's view is not its own negative
     partners = keras.ops.concatenate([keras.ops.arange(n) + n, keras.ops.arange(n)], axis=0)
     return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(partners, logits, from_logits=True))
+
+
+def negative_cosine(p, z):
+    """SimSiam's D(p, z): minus the mean cosine similarity of matching rows (-1 when they point the same way)."""
+    p = keras.ops.cast(p, "float32")
+    z = keras.ops.cast(z, "float32")
+    p = p / keras.ops.maximum(keras.ops.norm(p, axis=1, keepdims=True), 1e-12)
+    z = z / keras.ops.maximum(keras.ops.norm(z, axis=1, keepdims=True), 1e-12)
+    return -keras.ops.mean(keras.ops.sum(p * z, axis=1))
