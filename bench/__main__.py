@@ -16,6 +16,7 @@ Benchmarks (each module's docstring gives its method and JSON schema):
   gpu               on a GPU with JAX and no TensorFlow: time to 0.95 and every family's img/s (--dry-run: CPU)
   compression       pruning, channels, factorization, int8/int4 PTQ and QAT, distillation on one Fashion-MNIST model
   augment           each augmentation policy (none ... mixup, cutmix, randaugment) on cnn4_bn and resnet20, one budget
+  ssl               SimCLR pretraining without labels, then 20 and 100 labels per class: scratch, probe, fine-tune
 """
 
 import argparse
@@ -26,7 +27,10 @@ from bench import common
 
 # imported on demand: `gpu` runs where TensorFlow, which some of the others import at the top, is not installed
 BENCHMARKS = ("demo", "zoo", "roofline", "overheads", "pipeline", "time_to_accuracy", "vs_keras_apps", "batchnorm",
-              "vs_torch", "scaling", "conv_ceiling", "precision", "gpu", "compression", "augment")
+              "vs_torch", "scaling", "conv_ceiling", "precision", "gpu", "compression", "augment", "ssl")
+# a benchmark whose module is named otherwise: bench/ssl.py would shadow the standard library's ssl for any script
+# run from bench/ (its folder is then the first place Python looks)
+MODULES = {"ssl": "ssl_study"}
 
 
 # The command-line options each benchmark takes besides --quick (the others take none).
@@ -75,7 +79,7 @@ def main(argv=None):
     only = None if args.models is None else [m.strip() for m in args.models.split(",")]
 
     options = OPTIONS.get(args.name, lambda args, only: {})(args, only)
-    benchmark = importlib.import_module(f"bench.{args.name}")
+    benchmark = importlib.import_module(f"bench.{MODULES.get(args.name, args.name)}")
     result = benchmark.run(args.quick or args.dry_run, **options)
     benchmark.show(result)
     # a benchmark may name where its full-size results belong (gpu: bench/results/gpu_<device>.json)

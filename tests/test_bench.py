@@ -263,3 +263,14 @@ def test_augment_benchmark_runs_quick_with_every_policy(tmp_path, capsys):
     assert [row["policy"] for row in result["rows"]] == ["none", "light", "standard", "mixup", "cutmix", "randaugment"]
     assert all(0 <= row["test_accuracy"] <= 1 and row["epoch_seconds"] > 0 for row in result["rows"])
     assert "randaugment" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_ssl_benchmark_runs_quick_and_reports_the_goal(tmp_path, capsys):
+    out = tmp_path / "ssl.json"
+    assert main(["ssl", "--quick", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    (row,) = result["rows"]
+    assert {"scratch", "scratch_std", "linear_probe", "linear_probe_std", "fine_tune", "fine_tune_std"} <= set(row)
+    assert result["pretrain"]["epochs_run"] == 1 and 0 < result["pretrain"]["test_knn_accuracy"] <= 1
+    assert set(result["goal"]) == {"goal", "measured", "met"} and "linear probe" in capsys.readouterr().out
