@@ -209,7 +209,7 @@ def test_every_run_setting_has_a_train_flag_and_reaches_the_config():
               "augment": ["flip", "rotate:0.1"], "val_fraction": 0.2, "seed": 7, "patience": 2, "limit": 99,
               "classes": [0, 3], "data_dir": "/d", "model_options": {"width": 0.5}, "image_size": [20, 24],
               "bn_momentum": 0.9, "jit_compile": False, "deterministic_ops": True, "precision": "float32",
-              "strategy": "mirrored"}
+              "strategy": "mirrored", "ssl": "simsiam"}
     transfer = {"weights": None, "fine_tune_epochs": 2, "fine_tune_lr": 1e-4, "unfreeze_stages": 1, "dropout": 0.3,
                 "resize": 64}
     argv = ["train", "--model", "resnet20", "--dataset", "cifar10", "--epochs", "3", "--batch-size", "16", "--optimizer",
@@ -217,13 +217,13 @@ def test_every_run_setting_has_a_train_flag_and_reaches_the_config():
             "--label-smoothing", "0.1", "--augment", "flip,rotate:0.1", "--val-fraction", "0.2", "--seed", "7",
             "--patience", "2", "--limit", "99", "--classes", "0,3", "--data-dir", "/d", "--option", "width=0.5",
             "--image-size", "20,24", "--bn-momentum", "0.9", "--jit", "off", "--deterministic", "--precision",
-            "float32", "--strategy", "mirrored"]
+            "float32", "--strategy", "mirrored", "--ssl", "simsiam"]
     config = arguments.config_from_args(_parser().parse_args(argv))
     assert {k: v for k, v in config.to_dict().items() if k != "transfer"} == values
     assert set(values) | {"transfer"} == {f for f in config.to_dict()}  # every field was set from a flag
     nested = ["--weights", "none", "--fine-tune-epochs", "2", "--fine-tune-lr", "1e-4", "--unfreeze-stages", "1",
               "--head-dropout", "0.3", "--resize", "64"]
-    config = arguments.config_from_args(_parser().parse_args(argv + nested))
+    config = arguments.config_from_args(_parser().parse_args(argv[:-2] + nested))
     assert config.transfer == {**transfer, "options": {"width": 0.5}} and config.model_options == {}
 
 
