@@ -353,6 +353,20 @@ def test_the_qat_model_converts_to_an_int8_tflite_model_within_one_output_step(b
                                aware.get_layer("conv2").quantized_kernel().numpy(), atol=0)
 
 
+def test_calibration_starts_quantization_aware_training_where_the_float_model_is():
+    # found by the resnet20 study: uncalibrated, every activation range is [0, 1] and the model predicts nothing
+    # of what the float model predicts; its fine-tuning then diverged
+    model = _random_weights(models.build("resnet20", input_shape=(32, 32, 3), num_classes=10))
+    x = _images(256, (32, 32, 3))
+    expected = model.predict(x[128:], verbose=0)
+    cold = compress.quantize_aware(model).predict(x[128:], verbose=0)
+    warm = compress.quantize_aware(model, calibration=x[:128]).predict(x[128:], verbose=0)
+    assert np.mean(cold.argmax(axis=1) == expected.argmax(axis=1)) < 0.5
+    assert np.mean(warm.argmax(axis=1) == expected.argmax(axis=1)) == 1.0 and np.abs(warm - expected).max() < 0.05
+    with pytest.raises(ValueError, match="empty"):
+        compress.calibrate(compress.quantize_aware(model), x[:0])
+
+
 def test_qat_refuses_a_batch_norm_it_cannot_fold_and_other_bit_widths():
     with pytest.raises(ValueError, match="cannot handle layer 'conv2_block1_preact_bn'"):
         compress.quantize_aware(models.build("preact_resnet18", input_shape=(32, 32, 3), num_classes=10, stem="small",

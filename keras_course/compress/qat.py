@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_course import _private
@@ -236,9 +237,23 @@ def _activation_name(layer):
     return None
 
 
-def quantize_aware(model: keras.Model, weight_bits: int = 8) -> keras.Model:
+def calibrate(aware: keras.Model, images, *, batch_size: int = 128) -> keras.Model:
+    """Set the quantizers' ranges of a quantization-aware model from `images` (forward passes that record ranges
+    and update no weight; its batch norms are folded, so nothing else moves), so that training starts where
+    post-training quantization would. Uncalibrated, every activation range is [0, 1]: resnet20 then predicted one
+    class (0.10 test accuracy) and its fine-tuning diverged (loss 10 to 1,131 in two epochs)."""
+    images = np.asarray(images, dtype="float32")
+    if len(images) == 0:
+        raise ValueError("`images` for calibration is empty: pass some training images.")
+    for start in range(0, len(images), batch_size):
+        aware(images[start:start + batch_size], training=True)
+    return aware
+
+
+def quantize_aware(model: keras.Model, weight_bits: int = 8, *, calibration=None) -> keras.Model:
     """The quantization-aware copy of `model` (module doc): batch norms folded, kernels and activations
-    fake-quantized. Masks of a pruned model are applied first.
+    fake-quantized, the ranges calibrated on `calibration` images when given (`calibrate`; recommended). Masks of
+    a pruned model are applied first.
 
     Raises:
         ValueError: a weight_bits other than 8 or 4; a layer with weights it cannot quantize (named), such as a batch
@@ -293,7 +308,8 @@ def quantize_aware(model: keras.Model, weight_bits: int = 8) -> keras.Model:
         new.kernel_range.assign(new._range_of(new.kernel))
         return HANDLED
 
-    return rebuild(folded, replace=replace, call=call, weights=weights)
+    aware = rebuild(folded, replace=replace, call=call, weights=weights)
+    return aware if calibration is None else calibrate(aware, calibration)
 
 
 def strip_quantization(model: keras.Model) -> keras.Model:

@@ -60,12 +60,13 @@ def is_aware(mode: str) -> bool:
     return check_mode(mode).startswith("qat")
 
 
-def quantize_for(model: keras.Model, mode: str) -> keras.Model:
-    """The model a quantization mode starts from: the quantization-aware copy (qat8, qat4, to be fine-tuned),
-    the kernels on a 4-bit grid (ptq4), or the model itself (ptq8: the converter quantizes it)."""
+def quantize_for(model: keras.Model, mode: str, *, calibration=None) -> keras.Model:
+    """The model a quantization mode starts from: the quantization-aware copy (qat8, qat4, to be fine-tuned; its
+    ranges calibrated on `calibration` images when given), the kernels on a 4-bit grid (ptq4), or the model itself
+    (ptq8: the converter quantizes it)."""
     from keras_course.compress.qat import quantize_aware
 
     bits = WEIGHT_BITS[check_mode(mode)]
     if is_aware(mode):
-        return quantize_aware(model, bits)
+        return quantize_aware(model, bits, calibration=calibration)
     return quantize_weights(model, bits) if bits < 8 else model

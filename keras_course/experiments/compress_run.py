@@ -89,7 +89,10 @@ def _load_model(run_dir):
     return keras.models.load_model(os.path.join(run_dir, "model.keras"), safe_mode=True)
 
 
-def _stage_model(technique, model, settings, teacher):
+CALIBRATION_IMAGES = 1024  # training images that set a quantization-aware model's ranges before it trains
+
+
+def _stage_model(technique, model, settings, teacher, calibration=None):
     """The model a technique trains (before its fine-tuning), and the model it leaves when it trained nothing."""
     if technique == "distill":
         return compress.distiller(teacher, model, temperature=settings.temperature, alpha=settings.alpha)
@@ -99,7 +102,7 @@ def _stage_model(technique, model, settings, teacher):
         return compress.prunable(model)
     if technique == "factorize":
         return compress.factorize(model, settings.factorize)
-    return compress.quantize.quantize_for(model, settings.quantize)
+    return compress.quantize.quantize_for(model, settings.quantize, calibration=calibration)
 
 
 def _dry_run(model, settings, teacher):
@@ -158,8 +161,9 @@ def _run_stages(model, teacher, settings, config, info, train_ds, val_ds, run_di
         if os.path.exists(done):
             model = keras.models.load_model(done, safe_mode=True)
         else:
+            calibration = data.to_numpy(train_ds.take(CALIBRATION_IMAGES))[0] if technique == "quantize" else None
             with training.dtype_policy(config.precision):
-                staged = _stage_model(technique, model, settings, teacher)
+                staged = _stage_model(technique, model, settings, teacher, calibration)
             if trains:
                 _fine_tune(technique, staged, settings, lr, config, info, train_ds, val_ds, stage_dir, verbose)
             model = compress.student_of(staged) if technique == "distill" else staged
