@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 import keras_course.models  # noqa: F401  (registers the project's layers, for load_model in this process)
+from interruption import Interrupted, StopAt
 from keras_course import experiments, models, training
 from keras_course.cli import arguments
 from keras_course.cli.main import DEMO, _parser, main
@@ -92,10 +93,10 @@ def test_a_phase_stopped_early_and_killed_before_its_end_backup_resumes_in_the_n
     assert len(histories[0]["loss"]) < 6 and len(histories[1]["loss"]) == 2  # early stopping did end phase one
 
     def killed(self):  # the process dies after the epoch that stopped, before the phase's own end backup
-        raise _Interrupt("killed")
+        raise Interrupted("killed")
 
     monkeypatch.setattr(training.ExactBackupAndRestore, "finish_phase", killed)
-    with pytest.raises(_Interrupt):
+    with pytest.raises(Interrupted):
         _run_with_an_early_stopped_first_phase(tmp_path / "run")
     with open(tmp_path / "run" / "training_metadata.json") as f:
         position = json.load(f)
@@ -117,20 +118,6 @@ def test_a_transfer_run_is_the_head_then_the_fine_tuning_of_transfer_itself():
     assert (phase.epochs, phase.warmup_epochs, phase.schedule) == (3, 0, "cosine")
 
 
-class _Interrupt(Exception):
-    pass
-
-
-class _StopAt(keras.callbacks.Callback):
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise _Interrupt(f"interrupted at epoch {epoch}")
-
-
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     return experiments.train(TRANSFER, tmp_path_factory.mktemp("reference") / "run", verbose=0)
@@ -141,10 +128,10 @@ def test_a_transfer_run_interrupted_between_its_phases_resumes_to_the_same_weigh
     original = training.make_callbacks
 
     def interrupting(*args, **kwargs):
-        return [_StopAt(1)] + original(*args, **kwargs)
+        return [StopAt(1)] + original(*args, **kwargs)
 
     monkeypatch.setattr(training, "make_callbacks", interrupting)
-    with pytest.raises(_Interrupt):
+    with pytest.raises(Interrupted):
         experiments.train(TRANSFER, tmp_path / "run", verbose=0)
     with open(tmp_path / "run" / "backup" / "training_metadata.json") as f:
         position = json.load(f)

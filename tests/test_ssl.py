@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from interruption import Interrupted, StopAt
 from keras_course import data, ssl, training
 
 
@@ -127,20 +128,6 @@ SSL_FLAGS = ["--ssl", "simclr", "--model", "cnn4_bn", "--option", "width=0.25", 
              "--limit", "400", "--val-fraction", "0.25", "--epochs", "3", "--batch-size", "32", "--quiet"]
 
 
-class _Interrupt(Exception):
-    pass
-
-
-class _StopAt(keras.callbacks.Callback):
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise _Interrupt(f"interrupted at epoch {epoch}")
-
-
 @pytest.fixture(scope="module")
 def pretrained(tmp_path_factory):
     """A finished `pretrain --ssl simclr` in a run directory, its encoder under saved_models/ssl_tiny."""
@@ -184,8 +171,8 @@ def test_an_interrupted_pretraining_resumes_to_the_same_weights(pretrained, tmp_
 
     config = experiments.RunConfig.from_dict(json_load(pretrained / "run" / "config.json"))
     original = training.make_callbacks
-    monkeypatch.setattr(training, "make_callbacks", lambda *a, **k: [_StopAt(2)] + original(*a, **k))
-    with pytest.raises(_Interrupt):
+    monkeypatch.setattr(training, "make_callbacks", lambda *a, **k: [StopAt(2)] + original(*a, **k))
+    with pytest.raises(Interrupted):
         experiments.train(config, tmp_path / "run", verbose=0)
     monkeypatch.setattr(training, "make_callbacks", original)
     resumed = experiments.train(config, tmp_path / "run", verbose=0)
