@@ -132,7 +132,8 @@ def test_a_resized_crop_of_the_whole_image_is_the_image_and_a_smaller_one_zooms_
     np.testing.assert_allclose(whole.augment(images, tf.constant([0, 1])).numpy(), images.numpy(), atol=1e-3)
     # a horizontal ramp: a crop of a quarter of the area spans about half of the ramp's range
     ramp = tf.constant(np.tile(np.linspace(0, 255, 20, dtype="float32")[None, None, :, None], (8, 20, 1, 1)))
-    quarter = augment_ops.RandomResizedCrop(20, 20, scale=(0.25, 0.25), ratio=(1.0, 1.0)).augment(ramp, tf.constant([0, 2]))
+    quarter = augment_ops.RandomResizedCrop(20, 20, scale=(0.25, 0.25), ratio=(1.0, 1.0))
+    quarter = quarter.augment(ramp, tf.constant([0, 2]))
     spans = quarter.numpy()[:, 0, -1, 0] - quarter.numpy()[:, 0, 0, 0]
     np.testing.assert_allclose(spans, 255 * 9.5 / 19, atol=1.5)
 

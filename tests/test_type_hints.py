@@ -12,7 +12,7 @@ import typing
 
 import pytest
 
-PACKAGES = ["models", "data", "training", "transfer", "compress", "export", "experiments", "viz", "scratch", "labs"]
+PACKAGES = ["models", "data", "training", "transfer", "compress", "export", "experiments", "viz", "scratch", "labs", "ssl"]
 
 
 def _public_functions():

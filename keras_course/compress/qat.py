@@ -237,7 +237,7 @@ def _activation_name(layer):
     return None
 
 
-def calibrate(aware: keras.Model, images, *, batch_size: int = 128) -> keras.Model:
+def calibrate(aware: keras.Model, images: np.ndarray, *, batch_size: int = 128) -> keras.Model:
     """Set the quantizers' ranges of a quantization-aware model from `images` (forward passes that record ranges
     and update no weight; its batch norms are folded, so nothing else moves), so that training starts where
     post-training quantization would. Uncalibrated, every activation range is [0, 1]: resnet20 then predicted one
@@ -250,7 +250,7 @@ def calibrate(aware: keras.Model, images, *, batch_size: int = 128) -> keras.Mod
     return aware
 
 
-def quantize_aware(model: keras.Model, weight_bits: int = 8, *, calibration=None) -> keras.Model:
+def quantize_aware(model: keras.Model, weight_bits: int = 8, *, calibration: np.ndarray | None = None) -> keras.Model:
     """The quantization-aware copy of `model` (module doc): batch norms folded, kernels and activations
     fake-quantized, the ranges calibrated on `calibration` images when given (`calibrate`; recommended). Masks of
     a pruned model are applied first.

@@ -60,7 +60,7 @@ def is_aware(mode: str) -> bool:
     return check_mode(mode).startswith("qat")
 
 
-def quantize_for(model: keras.Model, mode: str, *, calibration=None) -> keras.Model:
+def quantize_for(model: keras.Model, mode: str, *, calibration: np.ndarray | None = None) -> keras.Model:
     """The model a quantization mode starts from: the quantization-aware copy (qat8, qat4, to be fine-tuned; its
     ranges calibrated on `calibration` images when given), the kernels on a 4-bit grid (ptq4), or the model itself
     (ptq8: the converter quantizes it)."""

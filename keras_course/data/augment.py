@@ -20,6 +20,8 @@ from keras_course._checks import check_choice
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    import numpy as np
+
 
 class PadAndCrop:
     """Reflect-pad by a fraction of the size and randomly crop back, at an offset drawn per image: the CIFAR "pad
@@ -191,7 +193,7 @@ def resolve_policy(policy: str | Sequence[str], image_shape: tuple[int, ...] = (
     return [_parse_step(step, image_shape[0], image_shape[1], channels) for step in steps]
 
 
-def mixes_labels(policy, image_shape: tuple[int, ...] = (32, 32, 3)) -> bool:
+def mixes_labels(policy: str | Sequence | None, image_shape: tuple[int, ...] = (32, 32, 3)) -> bool:
     """Whether `policy` (a name, a list of steps, or steps already resolved) mixes labels (MixUp, CutMix): a run's
     training labels are then soft, and what it compiles must read them."""
     return any(getattr(step, "mixes_labels", False) for step in resolve_policy(policy, image_shape))
@@ -226,7 +228,8 @@ def apply(steps, images, seed, labels=None, num_classes=None):
     return images if labels is None else (images, labels)
 
 
-def augment_preview(images, labels, policy, *, num_classes: int, views: int = 4, seed: int = 0):
+def augment_preview(images: np.ndarray, labels: np.ndarray, policy: str | Sequence, *, num_classes: int,
+                    views: int = 4, seed: int = 0) -> tuple:
     """`views` augmented versions of a batch, as the training pipeline would draw them (each view its own batch
     seed): (views, n, height, width, channels) float32 images and (views, n, num_classes) labels, soft where
     the policy mixes them (partners come from the same batch). For looking at a policy before trusting it."""

@@ -47,7 +47,8 @@ class MixUp(LabelMixing):
         batch = tf.shape(images)[0]
         partner = self.partners(batch, fold(seed, 0))
         lam = beta([batch], self.alpha, fold(seed, 1))
-        mixed = tf.reshape(lam, [-1, 1, 1, 1]) * images + tf.reshape(1 - lam, [-1, 1, 1, 1]) * tf.gather(images, partner)
+        weight = tf.reshape(lam, [-1, 1, 1, 1])
+        mixed = weight * images + (1 - weight) * tf.gather(images, partner)
         return mixed, lam[:, None] * labels + (1 - lam[:, None]) * tf.gather(labels, partner)
 
 

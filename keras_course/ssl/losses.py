@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 
-def nt_xent(z1, z2, temperature: float = 0.5):
+def nt_xent(z1: Any, z2: Any, temperature: float = 0.5) -> Any:
     """NT-Xent (Chen et al. 2020): each of the 2N projections must pick out its partner view among the 2N - 1
     others, by the softmax of their cosine similarities over `temperature`; the mean over the 2N of them.
 
@@ -21,7 +23,7 @@ def nt_xent(z1, z2, temperature: float = 0.5):
     return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(partners, logits, from_logits=True))
 
 
-def negative_cosine(p, z):
+def negative_cosine(p: Any, z: Any) -> Any:
     """SimSiam's D(p, z): minus the mean cosine similarity of matching rows (-1 when they point the same way)."""
     p = keras.ops.cast(p, "float32")
     z = keras.ops.cast(z, "float32")

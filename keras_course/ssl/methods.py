@@ -14,6 +14,9 @@ computes in inference mode whenever its layer is not trainable, so such a target
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import keras
 
 from keras_course import models
@@ -22,7 +25,8 @@ from keras_course.ssl.losses import negative_cosine, nt_xent
 MIN_BATCH = 16  # SimCLR: fewer than 15 negatives per view make the task trivial; batch norm needs a batch too
 
 
-def encoder_for(name: str, input_shape, *, normalization="rescale", **options) -> keras.Model:
+def encoder_for(name: str, input_shape: tuple[int, ...], *, normalization: Any = "rescale",
+                **options: Any) -> keras.Model:
     """Registry model `name` up to its features (the input of its classifier): image -> feature vector."""
     from keras_course.transfer.backbones import features_model
 
@@ -33,7 +37,7 @@ def encoder_for(name: str, input_shape, *, normalization="rescale", **options) -
     return features_model(model, f"{name}_encoder")
 
 
-def mlp(widths, *, name, last_norm=False):
+def mlp(widths: Sequence[int], *, name: str, last_norm: bool = False) -> keras.Sequential:
     """Dense layers (batch norm and ReLU between them; batch norm after the last too when `last_norm`)."""
     layers = []
     for index, width in enumerate(widths):
@@ -52,11 +56,11 @@ class TwoViews(keras.Model):
 
     trains_without_labels = True  # training.compile_model compiles no label loss or metric for it
 
-    def __init__(self, encoder: keras.Model, **kwargs):
+    def __init__(self, encoder: keras.Model, **kwargs: Any):
         super().__init__(**kwargs)
         self.encoder = encoder
 
-    def build_heads(self, *heads):
+    def build_heads(self, *heads: keras.layers.Layer) -> None:
         # built now, not at the first batch: a resumed run loads its backup into the model before fit calls it
         shape = tuple(self.encoder.output_shape)
         for head in heads:
@@ -64,28 +68,29 @@ class TwoViews(keras.Model):
             shape = tuple(head.compute_output_shape(shape))
         self.built = True
 
-    def call(self, inputs, training=False):
+    def call(self, inputs: Any, training: bool = False) -> Any:
         if isinstance(inputs, (list, tuple)):
             return tuple(self.heads(self.encoder(view, training=training), training) for view in inputs)
         return self.encoder(inputs, training=training)
 
-    def heads(self, features, training):
+    def heads(self, features: Any, training: bool) -> Any:
         raise NotImplementedError
 
-    def pair_loss(self, first, second):
+    def pair_loss(self, first: Any, second: Any) -> Any:
         raise NotImplementedError
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None, sample_weight: Any = None,
+                     training: bool = True) -> Any:
         loss = self.pair_loss(*y_pred)
         if self.losses:  # the layers' own (weight regularisers)
             loss = loss + keras.ops.sum(keras.ops.stack([keras.ops.cast(v, "float32") for v in self.losses]))
         return loss
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"encoder": keras.saving.serialize_keras_object(self.encoder), "name": self.name}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict) -> "TwoViews":
         config = dict(config)
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
         return cls(**config)
@@ -97,7 +102,7 @@ class SimCLR(TwoViews):
     positive its partner and its negatives the batch's other images."""
 
     def __init__(self, encoder: keras.Model, *, projection_dim: int = 128, hidden: int = 512,
-                 temperature: float = 0.5, **kwargs):
+                 temperature: float = 0.5, **kwargs: Any):
         super().__init__(encoder, **kwargs)
         if not 0 < temperature <= 10:
             raise ValueError(f"`temperature` must be in (0, 10]; SimCLR used 0.1 to 1. Received: {temperature!r}")
@@ -105,13 +110,13 @@ class SimCLR(TwoViews):
         self.projector = mlp([self.hidden, self.projection_dim], name="projector")
         self.build_heads(self.projector)
 
-    def heads(self, features, training):
+    def heads(self, features: Any, training: bool) -> Any:
         return self.projector(features, training=training)
 
-    def pair_loss(self, first, second):
+    def pair_loss(self, first: Any, second: Any) -> Any:
         return nt_xent(first, second, self.temperature)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "projection_dim": self.projection_dim, "hidden": self.hidden,
                 "temperature": self.temperature}
 
@@ -123,21 +128,21 @@ class SimSiam(TwoViews):
     (stop-gradient): -cos(p1, sg(z2)) / 2 - cos(p2, sg(z1)) / 2. The stop-gradient is what keeps it from
     collapsing to a constant without negatives."""
 
-    def __init__(self, encoder: keras.Model, *, projection_dim: int = 256, hidden: int = 256, **kwargs):
+    def __init__(self, encoder: keras.Model, *, projection_dim: int = 256, hidden: int = 256, **kwargs: Any):
         super().__init__(encoder, **kwargs)
         self.projection_dim, self.hidden = int(projection_dim), int(hidden)
         self.projector = mlp([self.hidden, self.projection_dim], name="projector", last_norm=True)
         self.predictor = mlp([max(self.projection_dim // 4, 8), self.projection_dim], name="predictor")
         self.build_heads(self.projector, self.predictor)
 
-    def heads(self, features, training):
+    def heads(self, features: Any, training: bool) -> Any:
         projection = self.projector(features, training=training)
         return projection, self.predictor(projection, training=training)
 
-    def pair_loss(self, first, second):
+    def pair_loss(self, first: Any, second: Any) -> Any:
         (z1, p1), (z2, p2) = first, second
         stop = keras.ops.stop_gradient
         return 0.5 * negative_cosine(p1, stop(z2)) + 0.5 * negative_cosine(p2, stop(z1))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "projection_dim": self.projection_dim, "hidden": self.hidden}

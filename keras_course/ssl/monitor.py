@@ -38,6 +38,6 @@ class KNNMonitor(keras.callbacks.Callback):
         super().__init__()
         self.encoder, self.reference, self.queries, self.k = encoder, reference, queries, k
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
             logs["knn_accuracy"] = knn_accuracy(self.encoder, self.reference, self.queries, k=self.k)
