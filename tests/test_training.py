@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from interruption import Interrupted, StopAt
 from keras_course import data, models, training
 
 
@@ -124,16 +125,6 @@ def test_nan_loss_says_where_and_what_to_do():
         model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[training.StopOnNaN()])
 
 
-class _Interrupt(keras.callbacks.Callback):
-    def __init__(self, at_epoch):
-        super().__init__()
-        self.at_epoch = at_epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.at_epoch:
-            raise KeyboardInterrupt
-
-
 def _resumable_run(run_dir, epochs=5, interrupt_at=None, extra_state=True):
     """Images, shuffling, augmentation, dropout and early stopping: everything random a resume must restore."""
     training.set_seed(7)
@@ -146,11 +137,11 @@ def _resumable_run(run_dir, epochs=5, interrupt_at=None, extra_state=True):
     if not extra_state:  # what plain BackupAndRestore gives: weights and epoch only
         callbacks[-1] = keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"), delete_checkpoint=False)
     if interrupt_at is not None:
-        callbacks.insert(0, _Interrupt(interrupt_at))
+        callbacks.insert(0, StopAt(interrupt_at))
     try:
         model.fit(pipe, validation_data=data.make_pipeline(val, batch_size=64), epochs=epochs, callbacks=callbacks,
                   verbose=0, shuffle=False)
-    except KeyboardInterrupt:
+    except Interrupted:
         return None
     return [w.numpy() for w in model.weights]
 

@@ -376,9 +376,7 @@ def _cmd_augment(args):
     train, _, _, info = data.load(args.dataset, val_fraction=0.0, limit=max(args.n, 64), data_dir=args.data_dir)
     if not info.is_image:
         raise ValueError(f"--dataset {args.dataset} is not an image dataset: augmentation applies to images.")
-    if info.task != "multiclass" and data.mixes_labels(args.augment, info.input_shape):
-        raise ValueError(f"--augment {args.augment}: label mixing needs a multiclass dataset; {args.dataset} is a "
-                         f"{info.task} task.")
+    data.check_policy(args.augment, info.input_shape, info.task)
     x, y = data.to_numpy(train)
     x, y = x[:args.n], y[:args.n].astype("int64").reshape(-1)
     views, labels = data.augment_preview(x, y, args.augment, num_classes=info.num_classes, views=args.views,

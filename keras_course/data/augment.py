@@ -199,11 +199,14 @@ def mixes_labels(policy: str | Sequence | None, image_shape: tuple[int, ...] = (
     return any(getattr(step, "mixes_labels", False) for step in resolve_policy(policy, image_shape))
 
 
-def fold(seed, index):
-    """The `index`-th seed derived from a 2-int seed tensor (a batch's two views draw from two of them)."""
-    from keras_course.data.augment_ops import fold as fold_seed
-
-    return fold_seed(seed, index)
+def check_policy(policy: str | Sequence | None, image_shape: tuple[int, ...], task: str) -> list:
+    """`policy` resolved for images of `image_shape` (a colour step on grayscale images is refused, naming it),
+    and refused when it mixes labels on a task that is not multiclass; returns the steps."""
+    steps = resolve_policy(policy, image_shape)
+    if task != "multiclass" and any(getattr(step, "mixes_labels", False) for step in steps):
+        raise ValueError(f"Label mixing (augment={policy!r}) mixes class labels: it needs a multiclass task, and "
+                         f"this is a {task} task. Choose a policy without mixup or cutmix.")
+    return steps
 
 
 def apply(steps, images, seed, labels=None, num_classes=None):
@@ -240,11 +243,12 @@ def augment_preview(images: np.ndarray, labels: np.ndarray, policy: str | Sequen
     if images.ndim != 4:
         raise ValueError(f"`images` must be a batch shaped (n, height, width, channels). Received shape {images.shape}")
     steps = resolve_policy(policy, images.shape[1:])
+    mixing = mixes_labels(steps)
     out_images, out_labels = [], []
     for view in range(views):
         batch_seed = tf.constant([seed, view], tf.int32)
         augmented, soft = apply(steps, images, batch_seed, labels=tf.constant(labels), num_classes=num_classes) \
-            if mixes_labels(steps) else (apply(steps, images, batch_seed), tf.one_hot(labels, num_classes))
+            if mixing else (apply(steps, images, batch_seed), tf.one_hot(labels, num_classes))
         out_images.append(augmented.numpy())
         out_labels.append(np.asarray(soft, dtype="float32"))
     return np.stack(out_images), np.stack(out_labels)

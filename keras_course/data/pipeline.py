@@ -16,6 +16,7 @@ import tensorflow as tf
 from keras_course import _private
 from keras_course._checks import check_positive
 from keras_course.data import augment as augmentation
+from keras_course.data.augment_ops import fold
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -135,8 +136,8 @@ def make_pipeline(dataset: tf.data.Dataset, *, batch_size: int, training: bool =
         def augment_batch(index, batch):
             batch_seed = tf.stack([tf.cast(seed, tf.int32), tf.cast(epoch * 100_003 + index, tf.int32)])
             if views == 2:
-                return ((augmentation.apply(steps, batch, augmentation.fold(batch_seed, 0)),
-                         augmentation.apply(steps, batch, augmentation.fold(batch_seed, 1))),)
+                return ((augmentation.apply(steps, batch, fold(batch_seed, 0)),
+                         augmentation.apply(steps, batch, fold(batch_seed, 1))),)
             x, y = batch
             if mixing:
                 return augmentation.apply(steps, x, batch_seed, labels=y, num_classes=num_classes)

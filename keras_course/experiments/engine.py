@@ -51,11 +51,7 @@ def load_splits(config: RunConfig) -> tuple:
         raise ValueError(f"`augment` applies to image datasets; {config.dataset!r} is not one. "
                          f"Received: augment={config.augment!r}")
     if info.is_image:
-        data.resolve_policy(config.augment, info.input_shape)  # a colour step on grayscale images fails here
-    if info.is_image and info.task != "multiclass" and soft_labels(config, info):
-        raise ValueError(f"Label mixing (augment={config.augment!r}) mixes class labels: it needs a multiclass "
-                         f"task, and {config.dataset!r} is a {info.task} task. Choose a policy without mixup or "
-                         "cutmix.")
+        data.check_policy(config.augment, info.input_shape, info.task)
     return splits
 
 

@@ -153,8 +153,9 @@ def lr_find_run(config: RunConfig, out_dir: str | os.PathLike, *, start_lr: floa
 
     config = engine.as_config(config)
     if config.ssl is not None:
-        raise ValueError(f"config.ssl={config.ssl!r}: the learning-rate finder sweeps a supervised loss, and a self-supervised run has none; pretrain with "
-                         "experiments.train and search or tune the runs that use its encoder.")
+        raise ValueError(f"config.ssl={config.ssl!r}: the learning-rate finder sweeps a supervised loss, and a "
+                         "self-supervised run has none; pretrain with experiments.train and tune the runs that use "
+                         "its encoder.")
     _check_sweep(start_lr, end_lr, steps)
     train_ds, _, _, info = engine.load_splits(config)
     training.set_seed(config.seed)

@@ -119,11 +119,10 @@ def finish_run(config, run_dir, model, test_ds, info, *, callbacks, strategy, op
     return metrics
 
 
-def finish_ssl_run(config, run_dir, model, train_ds, val_ds, test_ds, info, *, strategy):
-    """Save a self-supervised run (model.keras: the whole SimCLR model, to train on from; encoder.keras: what is
-    kept) and its kNN accuracy on the test split with the monitor's reference images; metrics.json last."""
+def finish_ssl_run(config, run_dir, model, reference, test_ds, info, *, strategy):
+    """Save a self-supervised run (model.keras: the whole model, to train on from; encoder.keras: what is kept)
+    and its kNN accuracy on the test split against the monitor's `reference` (images, labels); metrics.json last."""
     from keras_course import ssl
-    from keras_course.experiments import engine
 
     digest = weights_digest(model)
     if not training.is_chief(strategy):
@@ -132,7 +131,6 @@ def finish_ssl_run(config, run_dir, model, train_ds, val_ds, test_ds, info, *, s
     model.save(os.path.join(run_dir, "model.keras"))
     model.encoder.save(os.path.join(run_dir, ENCODER))
     history = viz.read_history(os.path.join(run_dir, HISTORY))
-    reference, _ = engine.knn_sets(train_ds, val_ds)
     metrics = {
         "ssl": config.ssl,
         "test_knn_accuracy": ssl.knn_accuracy(model.encoder, reference, data.to_numpy(test_ds)),

@@ -56,7 +56,8 @@ def train(config: RunConfig, run_dir: str | os.PathLike, *, overwrite: bool = Fa
         if config.ssl is not None:  # before the logger: it adds knn_accuracy to each epoch's logs
             from keras_course import ssl
 
-            monitors.append(ssl.KNNMonitor(model.encoder, *engine.knn_sets(train_ds, val_ds)))
+            reference, queries = engine.knn_sets(train_ds, val_ds)
+            monitors.append(ssl.KNNMonitor(model.encoder, reference, queries))
         callbacks = [training.EpochSeconds(), *monitors] + training.make_callbacks(
             work_dir, patience=config.patience, clock=clock, plateau=config.schedule == "plateau",
             checkpoint=val_pipe is not None)
@@ -66,7 +67,7 @@ def train(config: RunConfig, run_dir: str | os.PathLike, *, overwrite: bool = Fa
             training.fit_phases(model, engine.phases_for(config), train_pipe, val_pipe, callbacks=callbacks,
                                 verbose=verbose, scope=strategy.scope, **options)
         if config.ssl is not None:
-            return report.finish_ssl_run(config, work_dir, model, train_ds, val_ds, test_ds, info, strategy=strategy)
+            return report.finish_ssl_run(config, work_dir, model, reference, test_ds, info, strategy=strategy)
         return report.finish_run(config, work_dir, model, test_ds, info, callbacks=callbacks, strategy=strategy,
                                  options=options)
     except (training.NaNLossError, ValueError):

@@ -150,10 +150,7 @@ def _check_space(base, space, input_shape, num_classes, task="multiclass"):
             config = trial_config(base, {name: value})
             config.validate()
             if name == "augment" and len(input_shape) == 3:  # a colour step on grayscale, label mixing's task
-                data.resolve_policy(value, input_shape)
-                if task != "multiclass" and data.mixes_labels(value, input_shape):
-                    raise ValueError(f"Search space augment={value!r} mixes labels, which needs a multiclass task; "
-                                     f"this is a {task} task.")
+                data.check_policy(value, input_shape, task)
             if name not in SETTINGS and not _builder_accepts(config.model, name, value, input_shape, num_classes):
                 raise ValueError(f"Search space {name}={value!r}: model {config.model!r} has no option {name!r} "
                                  f"taking that value. Search run settings ({', '.join(SETTINGS)}) or the builder's "
@@ -322,8 +319,9 @@ def search(config: RunConfig | dict, run_dir: str | os.PathLike, *, space: dict 
     """
     config = engine.as_config(config)
     if config.ssl is not None:
-        raise ValueError(f"config.ssl={config.ssl!r}: search compares runs by a validation metric, and a self-supervised run has none; pretrain with "
-                         "experiments.train and search or tune the runs that use its encoder.")
+        raise ValueError(f"config.ssl={config.ssl!r}: search compares runs by a validation metric, and a "
+                         "self-supervised run has none; pretrain with experiments.train and search the runs that "
+                         "use its encoder.")
     check_choice("tuner", tuner, TUNERS)
     check_positive("max_trials", max_trials, integer=True)
     check_int("factor", factor, minimum=2, why=" (Hyperband keeps 1/factor of the trials each round)")
