@@ -74,15 +74,16 @@ def _parser():
     p.add_argument("--save-to", default="saved_models", help="folder that receives NAME/ (default: saved_models)")
 
     p = command("transfer", "transfer learning into a run directory: new head, then optional fine-tuning")
-    _run_arguments(p, exclude=("ssl",), defaults=TRANSFER_COMMAND, aliases={"dataset": ["--data"], "model": ["--backbone"],
-                                                          "transfer.dropout": ["--dropout"]})
+    _run_arguments(p, exclude=("ssl",), defaults=TRANSFER_COMMAND,
+                   aliases={"dataset": ["--data"], "model": ["--backbone"], "transfer.dropout": ["--dropout"]})
 
     p = command("augment", "draw a grid of training images and augmented views of them under a policy, as the "
                 "training pipeline makes them")
     p.add_argument("--dataset", required=True, help="an image dataset (keras-course datasets lists them), "
                    "image_folder:PATH included")
-    p.add_argument("--augment", required=True, type=arguments.augment_arg, help="a policy (none, light, standard, strong, "
-                   "mixup, cutmix, randaugment, augmix, simclr) or comma-separated steps, e.g. resized_crop,blur@0.5")
+    p.add_argument("--augment", required=True, type=arguments.augment_arg,
+                   help="a policy (none, light, standard, strong, mixup, cutmix, randaugment, augmix, simclr) or "
+                   "comma-separated steps, e.g. resized_crop,blur@0.5")
     p.add_argument("--n", type=int, default=16, help="training images shown, 1 to 64 (default 16)")
     p.add_argument("--views", type=int, default=4, help="augmented rows under the originals, 1 to 8 (default 4)")
     p.add_argument("--seed", type=int, default=0, help="the views' seed (default 0)")

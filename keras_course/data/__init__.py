@@ -9,8 +9,9 @@ import importlib
 from keras_course.data.info import DatasetInfo, DatasetNotFoundError, TASKS
 
 __all__ = ["DESCRIPTIONS", "POLICIES", "STEPS", "TASKS", "check_classes", "check_name", "DatasetInfo",
-           "DatasetNotFoundError", "EpochClock", "augment_preview", "check_policy", "list_datasets", "load", "make_pipeline", "mixes_labels", "normalization_for",
-           "per_class_subset", "prepare", "resolve_policy", "to_numpy", "without_autotune"]
+           "DatasetNotFoundError", "EpochClock", "augment_preview", "check_policy", "list_datasets", "load",
+           "make_pipeline", "mixes_labels", "normalization_for", "per_class_subset", "prepare", "resolve_policy",
+           "to_numpy", "without_autotune"]
 
 _HOME = {**dict.fromkeys(("POLICIES", "STEPS", "augment_preview", "check_policy", "mixes_labels", "resolve_policy"),
                           "augment"),
