@@ -44,7 +44,8 @@ OPTIONS = {
     "time_to_accuracy": lambda args, only: dict(epochs=args.epochs),
     "batchnorm": lambda args, only: dict(precision=args.precision),
     "gpu": lambda args, only: dict(data_dir=args.data, only=only),
-    "compression": lambda args, only: dict(model=_one(only, "compression"), seeds=args.seeds),
+    "compression": lambda args, only: dict(model=_one(only, "compression"), seeds=args.seeds,
+                                           techniques=args.techniques, update=args.json),
     "augment": lambda args, only: dict(only=only, epochs=args.epochs,
                                        progress=lambda partial: common.write_json(args.json, partial)),
 }
@@ -73,6 +74,9 @@ def main(argv=None):
                         "names or labels (default: all); compression: cnn4_bn or resnet20; augment: cnn4_bn,resnet20")
     parser.add_argument("--seeds", type=lambda text: [int(s) for s in text.split(",")],
                         help="compression: comma-separated seeds (default: 0,1,2; --quick: 0)")
+    parser.add_argument("--techniques", type=lambda text: [t.strip() for t in text.split(",")],
+                        help="compression: re-measure only these rows (e.g. qat_int8,qat_int4,combined) and put them "
+                        "into the earlier result named by --json")
     parser.add_argument("--precision", default="float32", help="vs_torch (both sides), batchnorm: float32 or "
                         "mixed_bfloat16")
     args = parser.parse_args(argv)

@@ -12,7 +12,8 @@ measured, met or not.
 JSON: {"model": ..., "recipe": {...}, "seeds": [...], "rows": [{"technique": ..., "test_accuracy": mean,
        "test_accuracies": [...], "params", "nonzero_params", "storage_bits", "macs", "sparse_macs", "bit_macs",
        "tflite_bytes", "tflite_gzip_bytes", "latency_ms", "score", "seeds": [...], "budget": {...}}, ...],
-       "goals": [{"goal": ..., "measured": ..., "met": bool}], "machine": {...}, "quick": bool}
+       "goals": [{"goal": ..., "measured": ..., "met": bool}], "machine": {...}, "quick": bool,
+       "remeasured": [{"techniques": [...], "date", "machine"}] (rows measured again later with --techniques)}
 """
 
 import dataclasses
@@ -20,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 
 import numpy as np
 
@@ -121,15 +123,40 @@ def _row(technique, reports, baselines, seeds, budget):
 MODELS = ("cnn4_bn", "resnet20")
 
 
-def run(quick=False, seeds=None, model=None):
-    """Every technique from `model`'s dense runs (default cnn4_bn), one per seed (default: 0, 1, 2; quick: 0)."""
+ROWS = ("dense", "student_alone", *TECHNIQUES, "distill", "combined")
+
+
+def _previous(update, model, seeds, quick):
+    """The earlier result that re-measured `techniques` rows go into, checked to be the same study."""
+    if update is None or not os.path.exists(update):
+        raise SystemExit(f"compression: --techniques re-measures rows of an earlier result; pass its file with --json "
+                         f"(received {update!r}, which does not exist).")
+    with open(update) as f:
+        previous = json.load(f)
+    if previous.get("model") != model or previous.get("seeds") != seeds or previous.get("quick") != quick:
+        raise SystemExit(f"compression: {update} holds model {previous.get('model')!r}, seeds {previous.get('seeds')} "
+                         f"(quick: {previous.get('quick')}); re-measure with the same --models and --seeds.")
+    return previous
+
+
+def run(quick=False, seeds=None, model=None, techniques=None, update=None):
+    """Every technique from `model`'s dense runs (default cnn4_bn), one per seed (default: 0, 1, 2; quick: 0).
+
+    With `techniques` (names from ROWS), only those rows are measured again and replace theirs in the earlier
+    result in the JSON file `update` (its other rows stay as they were measured); the result says which and when.
+    """
     from keras_course import compress, data, experiments, training
 
     model = model or MODELS[0]
     if model not in MODELS:
         raise ValueError(f"model={model!r} is not one of the compression study's models {MODELS}.")
+    unknown = sorted(set(techniques or ()) - set(ROWS))
+    if unknown:
+        raise SystemExit(f"compression: unknown techniques {unknown}; choose from {', '.join(ROWS)}")
     common.pin_tensorflow_threads()
     seeds = list(seeds or ([0] if quick else [0, 1, 2]))
+    previous = _previous(update, model, seeds, quick) if techniques else None
+    wanted = set(techniques or ROWS)
     fine_tune, qat_epochs = (1, 1) if quick else (FINE_TUNE, QAT_EPOCHS)
     recipe = {**RECIPE, "model": model, **({"epochs": 1, "limit": 2000} if quick else {})}
     recipe["precision"] = training.resolve_precision(recipe["precision"])
@@ -143,7 +170,7 @@ def run(quick=False, seeds=None, model=None):
         student = dataclasses.replace(config, model_options={"width": STUDENT_WIDTH})
         student_runs[seed] = _cached_run(student, f"student{'_quick' if quick else ''}")
     test = None
-    reports = {name: [] for name in ("dense", "student_alone", *TECHNIQUES, "distill", "combined")}
+    reports = {name: [] for name in ROWS}
     for seed in seeds:
         config, _ = experiments.load_run(dense_runs[seed])
         if test is None:
@@ -152,16 +179,22 @@ def run(quick=False, seeds=None, model=None):
         dense = compress.report(os.path.join(dense_runs[seed], "model.keras"), test, latency_runs=latency_runs)
         baselines.append(dense)
         reports["dense"].append(dense)
-        reports["student_alone"].append(compress.report(os.path.join(student_runs[seed], "model.keras"), test,
-                                                        latency_runs=latency_runs))
+        if "student_alone" in wanted:
+            reports["student_alone"].append(compress.report(os.path.join(student_runs[seed], "model.keras"), test,
+                                                            latency_runs=latency_runs))
         for name, settings in TECHNIQUES.items():
+            if name not in wanted:
+                continue
             epochs = qat_epochs if settings.get("quantize", "").startswith("qat") else fine_tune
             result = experiments.compress_run(dense_runs[seed], os.path.join(work, "compressed", f"{name}_{seed}"),
                                               dict(settings, epochs=epochs, latency_runs=latency_runs), verbose=0)
             reports[name].append(result["compressed"])
-        reports["distill"].append(_student_with_teacher(student_runs[seed], dense_runs[seed],
-                                                        os.path.join(work, "compressed", f"distill_{seed}"),
-                                                        temperature=4.0, alpha=0.1))
+        if "distill" in wanted:
+            reports["distill"].append(_student_with_teacher(student_runs[seed], dense_runs[seed],
+                                                            os.path.join(work, "compressed", f"distill_{seed}"),
+                                                            temperature=4.0, alpha=0.1))
+        if "combined" not in wanted:
+            continue
         combined = experiments.compress_run(
             student_runs[seed], os.path.join(work, "compressed", f"combined_{seed}"),
             dict(distill_from=dense_runs[seed], prune=0.8, quantize="qat8", epochs=fine_tune,
@@ -176,9 +209,16 @@ def run(quick=False, seeds=None, model=None):
         **{name: {**settings, "fine_tune_epochs": 0 if name.startswith("ptq") else
                   (qat_epochs if name.startswith("qat") else fine_tune)} for name, settings in TECHNIQUES.items()},
     }
-    rows = [_row(name, found, baselines, seeds, budgets[name]) for name, found in reports.items()]
-    return {"model": model, "recipe": recipe, "seeds": seeds, "rows": rows, "goals": goals(rows),
-            "machine": common.machine(), "quick": quick}
+    rows = [_row(name, found, baselines, seeds, budgets[name]) for name, found in reports.items() if name in wanted]
+    remeasured = []
+    if previous is not None:
+        fresh = {row["technique"]: row for row in rows}
+        rows = [fresh.get(row["technique"], row) for row in previous["rows"]]
+        remeasured = previous.get("remeasured", []) + [{"techniques": sorted(wanted), "date": time.strftime("%Y-%m-%d"),
+                                                        "machine": common.machine()}]
+    result = {"model": model, "recipe": recipe, "seeds": seeds, "rows": rows, "goals": goals(rows),
+              "machine": previous["machine"] if previous else common.machine(), "quick": quick}
+    return {**result, "remeasured": remeasured} if remeasured else result
 
 
 def goals(rows):

@@ -10,7 +10,8 @@ images (the module is not bench/ssl.py, which would shadow the standard library'
 (c) `fine_tune`: the encoder and a new softmax layer trained together, the same grid chosen the same way.
 
 Each seed draws its own labelled images (`data.per_class_subset`) and its own initialisation; the validation
-split is a fifth of them, at least one image per class. The test split is never used to choose anything.
+split is a fifth of them, at least one image per class (`ssl.few_labels`, which also trains and chooses). The test
+split is never used to choose anything.
 JSON: {"rows": [{"labels_per_class", "scratch", "scratch_std", "linear_probe", "linear_probe_std", "fine_tune",
        "fine_tune_std", "per_seed": {...}, "chosen": {...}}], "pretrain": {budget, seconds, kNN accuracy, ...},
        "grid": {...}, "seeds": [...], "goal": {...}, "machine": {...}, "quick": bool}
@@ -52,64 +53,13 @@ def _pretrain(config, quick):
     return run_dir
 
 
-def _split(x, y, seed):
-    """A fifth of each class (at least one image) for validation, the rest for training."""
-    rng = np.random.default_rng(seed)
-    val = np.zeros(len(y), bool)
-    for c in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == c))
-        val[members[:max(1, len(members) // 5)]] = True
-    return (x[~val], y[~val]), (x[val], y[val])
-
-
-def _fit(make_model, train, val, test, seed, grid):
-    """Train one model per grid point; the one with the best validation accuracy, its test accuracy and choice."""
-    import tensorflow as tf
-
-    from keras_course import data, training
-
-    best = None
-    for epochs in grid["epochs"]:
-        for lr in grid["lr"]:
-            training.set_seed(seed)
-            model = make_model()
-            pipe = data.make_pipeline(tf.data.Dataset.from_tensor_slices(train), batch_size=BATCH, training=True,
-                                      augment=AUGMENT, seed=seed)
-            training.fit_phases(model, [training.Phase("train", epochs, lr=lr, schedule="cosine")], pipe,
-                                optimizer="adam")
-            score = _accuracy(model, val)
-            if best is None or score > best[0]:
-                best = (score, _accuracy(model, test), {"epochs": epochs, "lr": lr, "val_accuracy": score})
-    return best[1], best[2]
-
-
-def _accuracy(model, split):
-    x, y = split
-    return float(np.mean(model.predict(x.astype("float32"), batch_size=512, verbose=0).argmax(axis=1) == y))
-
-
-def _linear_probe(encoder, train, val, test):
-    """Logistic regression on L2-normalised frozen features; C chosen on the validation split."""
-    from sklearn.linear_model import LogisticRegression
-
-    from keras_course.ssl.monitor import features
-
-    f_train, f_val, f_test = (features(encoder, x) for x, _ in (train, val, test))
-    best = None
-    for c in (0.1, 1.0, 10.0, 100.0):
-        probe = LogisticRegression(C=c, max_iter=5000).fit(f_train, train[1])
-        score = probe.score(f_val, val[1])
-        if best is None or score > best[0]:
-            best = (score, float(probe.score(f_test, test[1])), {"C": c, "val_accuracy": float(score)})
-    return best[1], best[2]
-
-
 def run(quick=False):
     import dataclasses
 
     import keras
 
     from keras_course import data, experiments, models, training
+    from keras_course.ssl import few_labels
 
     common.pin_tensorflow_threads()
     labels, seeds, grid = (QUICK["labels"], QUICK["seeds"], QUICK["grid"]) if quick else (LABELS_PER_CLASS, SEEDS, GRID)
@@ -132,9 +82,7 @@ def run(quick=False):
         return model
 
     def fine_tune():
-        encoder = keras.models.load_model(encoder_path)
-        head = keras.layers.Dense(info.num_classes, activation="softmax", dtype="float32", name="predictions")
-        return keras.Model(encoder.inputs, head(encoder.output), name="ssl_fine_tune")
+        return few_labels.classifier_on(keras.models.load_model(encoder_path), info.num_classes)
 
     rows = []
     for n in labels:
@@ -142,12 +90,13 @@ def run(quick=False):
         chosen = {name: [] for name in found}
         for seed in seeds:
             x, y = data.per_class_subset(x_pool, y_pool, n, seed=seed)
-            train, val = _split(x, y, seed)
+            train, val = few_labels.split_per_class(x, y, seed)
             for name, make in (("scratch", scratch), ("fine_tune", fine_tune)):
-                accuracy, choice = _fit(make, train, val, test, seed, grid)
+                accuracy, choice = few_labels.fit_best(make, train, val, test, seed=seed, epochs=grid["epochs"],
+                                                       lrs=grid["lr"], augment=AUGMENT, batch_size=BATCH)
                 found[name].append(accuracy)
                 chosen[name].append(choice)
-            accuracy, choice = _linear_probe(keras.models.load_model(encoder_path), train, val, test)
+            accuracy, choice = few_labels.linear_probe(keras.models.load_model(encoder_path), train, val, test)
             found["linear_probe"].append(accuracy)
             chosen["linear_probe"].append(choice)
             print(f"{n:>4} labels/class, seed {seed}: " + ", ".join(f"{k} {v[-1]:.4f}" for k, v in found.items()),

@@ -38,6 +38,7 @@ def test_roofline_quick_reports_percent_of_gemm(tmp_path):
     assert result["peak_rss_mb"] > 100
 
 
+@pytest.mark.slow  # 9 s: a benchmark's smoke run, not a check of the library
 def test_overheads_quick_measures_every_setting(tmp_path):
     out = tmp_path / "overheads.json"
     assert main(["overheads", "--quick", "--json", str(out)]) == 0
@@ -50,6 +51,7 @@ def test_overheads_quick_measures_every_setting(tmp_path):
     assert result["defaults"]["jit_compile"] is False  # no GPU here: XLA off by default
 
 
+@pytest.mark.slow  # 10 s: a benchmark's smoke run, not a check of the library
 def test_pipeline_quick_compares_three_pipelines(tmp_path):
     out = tmp_path / "pipeline.json"
     assert main(["pipeline", "--quick", "--json", str(out)]) == 0
@@ -81,6 +83,7 @@ def test_precision_quick_times_both_policies_on_the_same_model(tmp_path, capsys)
     assert "cnn4_bn" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # 8 s: a benchmark's smoke run, not a check of the library
 def test_vs_keras_apps_quick_compares_parameters_and_speed(tmp_path):
     out = tmp_path / "apps.json"
     assert main(["vs_keras_apps", "--quick", "--json", str(out)]) == 0
@@ -116,6 +119,7 @@ def test_the_batchnorm_sides_are_the_layers_they_claim():
     assert not any(isinstance(layer, BatchNormalization) for layer in keras_model.layers)
 
 
+@pytest.mark.slow  # 17 s: a benchmark's smoke run, not a check of the library
 def test_vs_torch_quick_times_both_sides(tmp_path):
     out = tmp_path / "torch.json"
     assert main(["vs_torch", "--quick", "--models", "lenet5,cnn4_bn", "--json", str(out)]) == 0
@@ -253,6 +257,19 @@ def test_compression_benchmark_runs_quick_with_every_technique_and_goal(tmp_path
     assert len(result["goals"]) == 9 and all(set(goal) == {"goal", "measured", "met"} for goal in result["goals"])
     printed = capsys.readouterr().out
     assert "combined" in printed and printed.count("met ") + printed.count("MISSED") == 9
+
+    # --techniques measures those rows again into the same file; the other rows stay as they were
+    assert main(["compression", "--quick", "--techniques", "ptq_int8", "--json", str(out)]) == 0
+    again = json.loads(out.read_text())
+    assert [row["technique"] for row in again["rows"]] == techniques
+    assert [r for r in again["rows"] if r["technique"] != "ptq_int8"] == [
+        r for r in result["rows"] if r["technique"] != "ptq_int8"]
+    (mark,) = again["remeasured"]
+    assert mark["techniques"] == ["ptq_int8"]
+    with pytest.raises(SystemExit, match="unknown techniques"):
+        main(["compression", "--quick", "--techniques", "qat_int9", "--json", str(out)])
+    with pytest.raises(SystemExit, match="same --models and --seeds"):
+        main(["compression", "--quick", "--seeds", "1", "--techniques", "ptq_int8", "--json", str(out)])
 
 
 @pytest.mark.slow

@@ -139,8 +139,14 @@ def test_image_folder_reports_corrupt_files_by_path(image_folder):
         data.load(f"image_folder:{image_folder}")
 
 
-def test_image_folder_needs_two_classes(image_folder):
+def test_image_folder_needs_two_classes(image_folder, tmp_path):
+    one_class = tmp_path / "one"
+    one_class.mkdir()
+    (one_class / "dark").symlink_to(image_folder / "dark")
     with pytest.raises(ValueError, match="at least two"):
+        data.load(f"image_folder:{one_class}")
+    # a folder of images without class folders is unlabelled: it says what would label it
+    with pytest.raises(ValueError, match="no class sub-folders.*one sub-folder per class"):
         data.load(f"image_folder:{image_folder / 'dark'}")
 
 

@@ -108,6 +108,60 @@ def test_a_phase_stopped_early_and_killed_before_its_end_backup_resumes_in_the_n
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+class _FiveSecondEpochs:
+    """A stand-in for the time module of training.callbacks: every epoch lasts exactly five seconds."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        self.now += 5.0  # each call five seconds after the one before: an epoch's begin and end are five apart
+        return self.now
+
+
+def _budgeted_phases(backup_dir, *extra):
+    """Phases of 2, 3 and 2 epochs under a 15-second budget of five-second epochs; returns each phase's epochs."""
+    keras.utils.set_random_seed(0)
+    budget = training.TimeBudget(minutes=0.25)
+    backup = training.ExactBackupAndRestore(str(backup_dir), peers=[budget])
+    phases = [training.Phase(name, epochs, lr=0.05) for name, epochs in (("a", 2), ("b", 3), ("c", 2))]
+    histories = training.fit_phases(_two_layer_model(), phases, _toy(), callbacks=[*extra, budget, backup],
+                                    optimizer="sgd")
+    return [len(h.get("loss", [])) for h in histories], budget
+
+
+def test_a_time_budget_stops_inside_a_phase_starts_no_later_one_and_counts_across_a_resume(tmp_path, monkeypatch):
+    monkeypatch.setattr(training.callbacks, "time", _FiveSecondEpochs())
+    # 5 s, 10 s, then 15 s: another five-second epoch would overrun 15 s, so phase b stops after one and c never runs
+    epochs, budget = _budgeted_phases(tmp_path / "whole")
+    assert epochs == [2, 1, 0] and budget.stopped and budget.spent == 15
+    with pytest.raises(Interrupted):  # killed as phase b begins, 10 s spent
+        _budgeted_phases(tmp_path / "resumed", StopAt(2))
+    epochs, budget = _budgeted_phases(tmp_path / "resumed")
+    assert epochs == [0, 1, 0] and budget.spent == 15  # the 10 s before the kill still count
+    with pytest.raises(ValueError, match="minutes"):
+        training.TimeBudget(minutes=0)
+
+
+def test_a_run_out_of_minutes_ends_after_its_first_epoch_and_says_so(tmp_path, capsys):
+    config = experiments.RunConfig(model="mlp", dataset="xor", epochs=4, minutes=1e-6)
+    metrics = experiments.train(config, tmp_path / "run", verbose=0)
+    assert metrics["epochs_run"] == 1 and metrics["out_of_time"]
+    assert main(["train", "--model", "mlp", "--dataset", "xor", "--epochs", "4", "--minutes", "1e-6",
+                 "--run-dir", str(tmp_path / "cli")]) == 0
+    assert "--minutes 1e-06 budget ran out" in capsys.readouterr().out
+    relaxed = experiments.train(experiments.RunConfig(model="mlp", dataset="xor", epochs=2, minutes=60),
+                                tmp_path / "relaxed", verbose=0)
+    assert relaxed["epochs_run"] == 2 and not relaxed["out_of_time"]
+    for bad in (0, -1, "5", float("nan")):
+        with pytest.raises(ValueError, match="minutes"):
+            experiments.RunConfig(model="mlp", dataset="xor", minutes=bad).validate()
+    with pytest.raises(ValueError, match="minutes=5.*epochs"):
+        experiments.search(experiments.RunConfig(model="mlp", dataset="xor", minutes=5), tmp_path / "search")
+    assert main(["train", "--model", "mlp", "--dataset", "xor", "--minutes", "0", "--run-dir", str(tmp_path / "x")]) == 2
+    assert "--minutes" in capsys.readouterr().err and not os.path.exists(tmp_path / "x")
+
+
 def test_a_transfer_run_is_the_head_then_the_fine_tuning_of_transfer_itself():
     head, tune = experiments.phases_for(TRANSFER)
     assert (head.name, head.epochs, head.lr, tune.name, tune.epochs, tune.lr) == ("head", 1, 3e-3, "fine_tune", 2, 1e-3)
@@ -196,7 +250,7 @@ def test_every_run_setting_has_a_train_flag_and_reaches_the_config():
               "augment": ["flip", "rotate:0.1"], "val_fraction": 0.2, "seed": 7, "patience": 2, "limit": 99,
               "classes": [0, 3], "data_dir": "/d", "model_options": {"width": 0.5}, "image_size": [20, 24],
               "bn_momentum": 0.9, "jit_compile": False, "deterministic_ops": True, "precision": "float32",
-              "strategy": "mirrored", "ssl": "simsiam"}
+              "strategy": "mirrored", "ssl": "simsiam", "minutes": 2.5}
     transfer = {"weights": None, "fine_tune_epochs": 2, "fine_tune_lr": 1e-4, "unfreeze_stages": 1, "dropout": 0.3,
                 "resize": 64}
     argv = ["train", "--model", "resnet20", "--dataset", "cifar10", "--epochs", "3", "--batch-size", "16", "--optimizer",
@@ -204,7 +258,7 @@ def test_every_run_setting_has_a_train_flag_and_reaches_the_config():
             "--label-smoothing", "0.1", "--augment", "flip,rotate:0.1", "--val-fraction", "0.2", "--seed", "7",
             "--patience", "2", "--limit", "99", "--classes", "0,3", "--data-dir", "/d", "--option", "width=0.5",
             "--image-size", "20,24", "--bn-momentum", "0.9", "--jit", "off", "--deterministic", "--precision",
-            "float32", "--strategy", "mirrored", "--ssl", "simsiam"]
+            "float32", "--strategy", "mirrored", "--minutes", "2.5", "--ssl", "simsiam"]
     config = arguments.config_from_args(_parser().parse_args(argv))
     assert {k: v for k, v in config.to_dict().items() if k != "transfer"} == values
     assert set(values) | {"transfer"} == {f for f in config.to_dict()}  # every field was set from a flag

@@ -15,7 +15,7 @@ from keras_course import labs, viz
 # every lab but T5, which needs the internet (tested on its own below)
 LESSONS = ["lab1_sine_regression", "lab2_binary_classification", "lab3_multiclass_classification", "logic_gates",
            "lab4_cnn", "conv_kernels", "optimizers", "init_and_activations", "x_vs_o", "early_stopping",
-           "regularization", "resnet_vs_plain", "transfer_fashion", "model_compression"]
+           "regularization", "resnet_vs_plain", "transfer_fashion", "model_compression", "self_supervised"]
 OFFLINE_LAB = "lab5_transfer_cats_dogs"
 # three lessons' notebooks execute in the default suite, every one with -m slow
 NOTEBOOKS_IN_THE_DEFAULT_SUITE = ("lab1_sine_regression", "logic_gates", "conv_kernels")
@@ -35,7 +35,8 @@ PLOTS = {"lab1_sine_regression": ["lab1_sine_fit.png"], "lab2_binary_classificat
          "init_and_activations": ["init_and_activations.png"], "x_vs_o": ["x_vs_o.png"],
          "early_stopping": ["early_stopping.png"], "regularization": ["regularization.png"],
          "resnet_vs_plain": ["resnet_vs_plain.png"], "transfer_fashion": ["transfer_fashion/study.png"],
-         "model_compression": ["compression_tradeoffs.png"]}
+         "model_compression": ["compression_tradeoffs.png"],
+         "self_supervised": ["ssl_views.png", "ssl_pretrain/learning_curves.png", "ssl_few_labels.png"]}
 # the demo's figures in the README: 0.9308 in 70 s on the 2 cores (its goal: >= 0.93 in <= 75 s)
 DEMO_ACCURACY, DEMO_SECONDS = 0.93, 75
 
@@ -180,6 +181,13 @@ def test_plain_networks_get_worse_with_depth_resnets_do_not(tmp_path):
 def test_compression_keeps_accuracy_where_the_lab_says(tmp_path):
     result = labs.run(script_of("model_compression"), "--out", str(tmp_path))["RESULT"]
     assert result["dense"] - result["prune 90%"] < 0.015 and result["dense"] - result["int8 QAT"] < 0.005
+
+
+@pytest.mark.slow
+def test_self_supervised_pretraining_beats_scratch_with_20_labels_per_class(tmp_path):
+    result = labs.run(script_of("self_supervised"), "--out", str(tmp_path))["RESULT"]
+    pretrained = max(result["(b) linear probe"], result["(c) fine-tune"])
+    assert pretrained - result["(a) scratch"] >= 0.03
 
 
 @pytest.mark.slow

@@ -194,6 +194,7 @@ def json_load(path):
     (["--dataset", "sine", "--model", "cnn4_bn"], "learns from images"),
     (["--augment", "mixup"], "needs labels"),
     (["--patience", "2"], "no validation loss"),
+    (["--limit", "25", "--val-fraction", "0"], "at least 20 labelled reference images"),
 ])
 def test_bad_ssl_input_is_one_line_exit_2_and_nothing_written(change, message, tmp_path, capsys):
     from keras_course.cli.main import main
@@ -207,3 +208,90 @@ def test_bad_ssl_input_is_one_line_exit_2_and_nothing_written(change, message, t
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "run").exists() and not (tmp_path / "saved").exists()
+
+
+def test_a_flat_folder_of_rgb_images_pretrains_without_labels_and_nothing_else_takes_it(tmp_path, capsys):
+    from PIL import Image
+
+    from keras_course import transfer
+    from keras_course.cli.main import main
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(48):  # RGB photos of three kinds of colour, none of them labelled
+        tint = np.array([(255, 40, 40), (40, 255, 40), (40, 40, 255)][i % 3])
+        pixels = np.clip(rng.uniform(0.3, 1.0, (20, 20, 1)) * tint, 0, 255).astype("uint8")
+        Image.fromarray(pixels).save(folder / f"{i:02d}.png")
+    name = f"image_folder:{folder}"
+    train, val, test, info = data.load(name, val_fraction=0.0, image_size=(16, 16), unlabelled=True)
+    assert (info.task, info.num_classes, info.sizes, info.input_shape) == (
+        data.UNLABELLED, 0, {"train": 48, "val": 0, "test": 0}, (16, 16, 3))
+    with pytest.raises(ValueError, match="no class sub-folders"):
+        data.load(name)
+    saved = tmp_path / "saved"
+    assert main(["pretrain", "--ssl", "simclr", "--model", "cnn4_bn", "--option", "width=0.25", "--dataset", name,
+                 "--image-size", "16", "--val-fraction", "0", "--epochs", "2", "--batch-size", "16", "--name", "flat",
+                 "--save-to", str(saved), "--run-dir", str(tmp_path / "run"), "--quiet"]) == 0
+    assert "no kNN accuracy" in capsys.readouterr().out
+    metrics = json_load(tmp_path / "run" / "metrics.json")
+    assert metrics["test_knn_accuracy"] is None and metrics["knn_accuracy"] == [] and metrics["epochs_run"] == 2
+    assert json_load(saved / "flat" / "manifest.json")["dataset"]["classes"] == []
+    import os
+
+    os.environ["KERAS_COURSE_SAVED_MODELS"] = str(saved)
+    try:  # its encoder is a backbone like any other
+        model = transfer.build_classifier("cnn4_bn", 3, weights="project:flat", input_shape=(16, 16, 3))
+    finally:
+        del os.environ["KERAS_COURSE_SAVED_MODELS"]
+    assert model.predict(np.zeros((2, 16, 16, 3), "uint8"), verbose=0).shape == (2, 3)
+    assert main(["train", "--model", "cnn4_bn", "--dataset", name, "--image-size", "16", "--epochs", "1",
+                 "--run-dir", str(tmp_path / "supervised"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no class sub-folders" in err and len(err.splitlines()) == 1 and not (tmp_path / "supervised").exists()
+    assert main(["augment", "--dataset", name, "--augment", "simclr", "--n", "4", "--views", "2",
+                 "--out", str(tmp_path / "grid.png")]) == 0  # a preview needs no labels
+
+
+def _bright_or_dark(n, seed):
+    """8x8 images whose class is their brightness: dark (0) or bright (1)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    x = (rng.uniform(0, 100, (n, 8, 8, 1)) + 120 * y[:, None, None, None]).astype("uint8")
+    return x, y.astype("int32")
+
+
+def test_few_labels_splits_per_class_and_chooses_on_validation_never_on_test():
+    from keras_course.ssl import few_labels
+
+    x, y = _bright_or_dark(40, 0)
+    (x_train, y_train), (x_val, y_val) = few_labels.split_per_class(x, y, seed=3)
+    assert np.bincount(y_val).tolist() == [4, 4] and len(y_train) == 32
+    assert not set(map(bytes, x_val)) & set(map(bytes, x_train))
+    with pytest.raises(ValueError, match="Class 1 has 1 labelled image"):
+        few_labels.split_per_class(x[:3], y[:3], seed=0)
+    test = _bright_or_dark(64, 1)
+
+    def make():
+        inputs = keras.Input((8, 8, 1))
+        pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Rescaling(1 / 255)(inputs))
+        return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(pooled))
+
+    # a learning rate of 1e-9 learns nothing: validation must pick 0.1, which separates the classes
+    score, choice = few_labels.fit_best(make, (x_train, y_train), (x_val, y_val), test, seed=0, epochs=[20],
+                                        lrs=[1e-9, 0.1], augment="none", batch_size=8)
+    assert choice["lr"] == 0.1 and choice["val_accuracy"] == 1.0 and score > 0.95
+    # the probe's features are L2-normalised, so brightness is gone: classes that differ in where the light falls
+    lit_half = (x.astype("float32") * 0.3).astype("uint8")
+    lit_half[y == 0, :, :4] += 150
+    lit_half[y == 1, :, 4:] += 150
+    halves = few_labels.split_per_class(lit_half, y, seed=3)
+    test_halves = np.zeros_like(test[0]) + 20
+    test_halves[test[1] == 0, :, :4] += 150
+    test_halves[test[1] == 1, :, 4:] += 150
+    pixels = keras.Input((8, 8, 1))
+    encoder = keras.Model(pixels, keras.layers.Flatten()(pixels))  # raw pixels as the features
+    score, choice = few_labels.linear_probe(encoder, *halves, (test_halves, test[1]))
+    assert choice["C"] in few_labels.PROBE_C and score > 0.95
+    model = few_labels.classifier_on(encoder, 3)
+    assert model.output_shape == (None, 3) and model.layers[-1].activation.__name__ == "softmax"

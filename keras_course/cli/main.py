@@ -44,7 +44,7 @@ def _parser():
 
     p = command("lr-find", "learning-rate range test: loss against an exponentially growing learning rate, a "
                 "suggested rate, plot in --run-dir")
-    _run_arguments(p, exclude=("ssl",))
+    _run_arguments(p, exclude=("ssl", "minutes"))
     p.add_argument("--start-lr", type=float, default=1e-7)
     p.add_argument("--end-lr", type=float, default=10.0)
     p.add_argument("--steps", type=int, default=200, help="training steps of the sweep (default 200)")
@@ -57,7 +57,7 @@ def _parser():
 
     p = command("search", "hyper-parameter search with keras-tuner around a run: trials table, best_config.json "
                 "for `train --config`")
-    _run_arguments(p, exclude=("ssl",))
+    _run_arguments(p, exclude=("ssl", "minutes"))
     p.add_argument("--tuner", default="random", help="random, hyperband or bayesian (default random)")
     p.add_argument("--max-trials", type=int, default=10, help="trials of random and Bayesian search (default 10)")
     p.add_argument("--factor", type=int, default=3, help="Hyperband's reduction factor (default 3); its trials "
@@ -285,6 +285,14 @@ def _cmd_transfer(args):
     return _train_and_print(args, config, _run_dir(args, "transfer", config.model))
 
 
+def _knn_words(metrics):
+    """What a self-supervised run's kNN accuracy was, or why it has none."""
+    if metrics["test_knn_accuracy"] is None:
+        return "no kNN accuracy (the images have no labels to score features by)"
+    return (f"kNN accuracy of the encoder's features on the test split {metrics['test_knn_accuracy']:.4f} "
+            f"({metrics['knn_reference_images']} labelled reference images)")
+
+
 def _train_and_print(args, config, run_dir):
     from keras_course import data
 
@@ -292,11 +300,12 @@ def _train_and_print(args, config, run_dir):
     if metrics is None:
         return 0
     if "ssl" in metrics:
-        print(f"{metrics['ssl']}: kNN accuracy of the encoder's features on the test split "
-              f"{metrics['test_knn_accuracy']:.4f} ({metrics['knn_reference_images']} labelled reference images)")
+        print(f"{metrics['ssl']}: {_knn_words(metrics)}")
     else:
         _print_metrics(metrics, data.DatasetInfo(**metrics["dataset"]))
-    print(f"run directory: {run_dir}  ({metrics['epochs_run']} epochs, {metrics['train_seconds']:.1f} s of training)")
+    out_of_time = f"; the --minutes {config.minutes:g} budget ran out first" if metrics.get("out_of_time") else ""
+    print(f"run directory: {run_dir}  ({metrics['epochs_run']} epochs, {metrics['train_seconds']:.1f} s of training"
+          f"{out_of_time})")
     if metrics["replicas"] > 1:
         print(f"{metrics['replicas']} replicas; weights SHA-256: {metrics['weights_sha256']}")
     return 0
@@ -356,9 +365,9 @@ def _cmd_pretrain(args):
         return 0
     path = experiments.save_pretrained(run_dir, args.save_to, args.name, command=args.command_line)
     if config.ssl is not None:
-        print(f"pretrain: {config.ssl} {config.model} on {config.dataset} without its labels, kNN accuracy "
-              f"{metrics['test_knn_accuracy']:.4f} on the test split after {metrics['train_seconds']:.0f} s; saved "
-              f"the encoder to {path} (use weights='project:{args.name}')")
+        print(f"pretrain: {config.ssl} {config.model} on {config.dataset} without its labels for "
+              f"{metrics['train_seconds']:.0f} s, {_knn_words(metrics)}; saved the encoder to {path} "
+              f"(use weights='project:{args.name}')")
         return 0
     print(f"pretrain: {config.model} reached test accuracy {metrics['test_accuracy']:.4f} on {config.dataset}"
           f"{' classes ' + ','.join(map(str, config.classes)) if config.classes else ''} in "
@@ -374,7 +383,8 @@ def _cmd_augment(args):
             raise ValueError(f"{flag} must be between 1 and {high}. Received: {flag} {value}")
     if not args.out.lower().endswith(".png"):
         raise ValueError(f"--out names the PNG file to write, ending in .png. Received: --out {args.out}")
-    train, _, _, info = data.load(args.dataset, val_fraction=0.0, limit=max(args.n, 64), data_dir=args.data_dir)
+    train, _, _, info = data.load(args.dataset, val_fraction=0.0, limit=max(args.n, 64), data_dir=args.data_dir,
+                                  unlabelled=True)  # a preview needs no labels
     if not info.is_image:
         raise ValueError(f"--dataset {args.dataset} is not an image dataset: augmentation applies to images.")
     data.check_policy(args.augment, info.input_shape, info.task)

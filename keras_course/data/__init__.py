@@ -6,9 +6,9 @@ machine without TensorFlow, such as the GPU one `python -m bench gpu` runs on un
 
 import importlib
 
-from keras_course.data.info import DatasetInfo, DatasetNotFoundError, TASKS
+from keras_course.data.info import UNLABELLED, DatasetInfo, DatasetNotFoundError, TASKS
 
-__all__ = ["DESCRIPTIONS", "POLICIES", "STEPS", "TASKS", "check_classes", "check_name", "DatasetInfo",
+__all__ = ["DESCRIPTIONS", "POLICIES", "STEPS", "TASKS", "UNLABELLED", "check_classes", "check_name", "DatasetInfo",
            "DatasetNotFoundError", "EpochClock", "augment_preview", "check_policy", "list_datasets", "load",
            "make_pipeline", "mixes_labels", "normalization_for", "per_class_subset", "prepare", "resolve_policy",
            "to_numpy", "without_autotune"]

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from keras_course._checks import check_choice, check_positive, check_range
 from keras_course.data import cifar, image_folder, mnist_like, synthetic, tfds_sets
-from keras_course.data.info import DatasetInfo
+from keras_course.data.info import UNLABELLED, DatasetInfo
 
 if TYPE_CHECKING:
     import os
@@ -147,9 +147,12 @@ def _from_arrays(name, x_train, y_train, x_test, y_test, meta, *, val_fraction, 
     return (*datasets, info)
 
 
-def _from_image_folder(name, *, val_fraction, seed, limit, image_size):
+def _from_image_folder(name, *, val_fraction, seed, limit, image_size, unlabelled):
     root = name[len(IMAGE_FOLDER_PREFIX):]
     (paths, labels), (test_paths, test_labels), meta = image_folder.load(root, image_size=image_size, seed=seed)
+    if meta["task"] == UNLABELLED and not unlabelled:
+        raise ValueError(f"{name!r} holds images but no class sub-folders, so it has no labels: sort the images into "
+                         "one sub-folder per class, or pretrain on it without labels (ssl='simclr' or 'simsiam').")
     keep = _limit(len(paths), limit, seed)
     paths, labels = [paths[i] for i in keep], labels[keep]
     keep_test = _limit(len(test_paths), limit, seed)
@@ -197,7 +200,8 @@ def _from_tfds(name, *, val_fraction, seed, limit, data_dir, image_size):
 
 def load(name: str, *, val_fraction: float = 0.1, seed: int = 0, limit: int | None = None,
          data_dir: str | os.PathLike | None = None, image_size: tuple[int, int] | None = None,
-         classes: Sequence[int] | None = None) -> tuple[tf.data.Dataset, tf.data.Dataset | None, tf.data.Dataset, DatasetInfo]:
+         classes: Sequence[int] | None = None,
+         unlabelled: bool = False) -> tuple[tf.data.Dataset, tf.data.Dataset | None, tf.data.Dataset, DatasetInfo]:
     """Load a dataset as train / validation / test `tf.data.Dataset`s of unbatched `(x, y)` and its info.
 
     Args:
@@ -210,6 +214,8 @@ def load(name: str, *, val_fraction: float = 0.1, seed: int = 0, limit: int | No
         image_size: (height, width) or None. Size images of image_folder and cats_vs_dogs are resized to.
         classes: list of class indices or None. Keep only these classes (array datasets), relabelled 0..k-1 in
             the order given; e.g. [5, 6, 7, 8, 9] of Fashion-MNIST becomes a 5-class task.
+        unlabelled: bool. Accept a flat image folder (images without class sub-folders): its task is "unlabelled",
+            its labels all 0 and its test split empty. For self-supervised pretraining and previews; default False.
 
     Returns:
         `(train, val, test, info)`: three datasets and a `DatasetInfo`. Images are uint8 0–255, classification
@@ -231,7 +237,7 @@ def load(name: str, *, val_fraction: float = 0.1, seed: int = 0, limit: int | No
         raise ValueError(f"`classes` works with the in-memory datasets ({', '.join(ARRAY_DATASETS)}). "
                          f"Received: classes={classes!r} for dataset {name!r}")
     if name.startswith(IMAGE_FOLDER_PREFIX):
-        return _from_image_folder(name, image_size=image_size, **common)
+        return _from_image_folder(name, image_size=image_size, unlabelled=unlabelled, **common)
     if name in STREAMED_DATASETS:
         return _from_tfds(name, data_dir=data_dir, image_size=image_size, **common)
     arrays = ARRAY_DATASETS[name](data_dir)

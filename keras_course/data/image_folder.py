@@ -2,7 +2,8 @@
 
 Layouts: `PATH/train/<class>/…` with `PATH/test/<class>/…` (the test folder is the test split), or `PATH/<class>/…`
 alone, in which case a seeded 20% of the files becomes the test split. The validation split is always carved from
-the training files with the seed.
+the training files with the seed. A flat folder (`PATH/*.jpg`, no class folders) is unlabelled: every image is a
+training image (labels all 0, no test split), for self-supervised pretraining alone.
 """
 
 import os
@@ -48,21 +49,36 @@ def find_unreadable(paths):
     return bad
 
 
+def _flat_images(root):
+    """The images directly in `root` (not in sub-folders), sorted."""
+    return sorted(os.path.join(root, f) for f in os.listdir(root)
+                  if f.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(os.path.join(root, f)))
+
+
 def _check_layout(root):
     if not os.path.isdir(root):
         raise DatasetNotFoundError(
             f"image_folder path {root!r} does not exist or is not a folder. Pass image_folder:PATH with PATH holding "
-            "one sub-folder of images per class."
+            "one sub-folder of images per class (or, to pretrain without labels, the images themselves)."
         )
     split_layout = os.path.isdir(os.path.join(root, "train")) and os.path.isdir(os.path.join(root, "test"))
     train_root = os.path.join(root, "train") if split_layout else root
     classes = _class_folders(train_root)
+    if not classes and _flat_images(root):
+        return "flat", root, []
     if len(classes) < 2:
         raise ValueError(
             f"image_folder {train_root!r} holds {len(classes)} class folder(s) ({', '.join(classes) or 'none'}); "
             "at least two are needed, one sub-folder of images per class."
         )
     return split_layout, train_root, classes
+
+
+def _refuse_unreadable(root, paths):
+    bad = find_unreadable(paths)
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise ValueError(f"image_folder {root!r} holds {len(bad)} unreadable image file(s): {shown}. Remove or replace them.")
 
 
 def decode_dataset(paths, labels, image_size, channels):
@@ -81,6 +97,8 @@ def load(root, *, image_size=None, channels=3, seed=0):
     """Return `(train_pool, test, meta)`: datasets of file-backed examples and the facts about them."""
     image_size = tuple(image_size or DEFAULT_IMAGE_SIZE)
     split_layout, train_root, classes = _check_layout(root)
+    if split_layout == "flat":
+        return _load_flat(root, image_size)
     paths, labels, classes = index_folder(train_root, classes)
     if split_layout:
         test_paths, test_labels, _ = index_folder(os.path.join(root, "test"), classes)
@@ -92,10 +110,16 @@ def load(root, *, image_size=None, channels=3, seed=0):
         paths, labels = [paths[i] for i in train_idx], labels[train_idx]
     if not paths or not len(test_paths):
         raise ValueError(f"image_folder {root!r} holds no images with extensions {', '.join(IMAGE_EXTENSIONS)}.")
-    bad = find_unreadable(list(paths) + list(test_paths))
-    if bad:
-        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-        raise ValueError(f"image_folder {root!r} holds {len(bad)} unreadable image file(s): {shown}. Remove or replace them.")
+    _refuse_unreadable(root, list(paths) + list(test_paths))
     meta = dict(task="multiclass" if len(classes) > 2 else "binary", class_names=classes, extras={"image_size": image_size},
                 value_range=(0, 255), source=os.path.abspath(root))
     return (paths, labels), (list(test_paths), np.asarray(test_labels, dtype="int32")), meta
+
+
+def _load_flat(root, image_size):
+    """An unlabelled folder: every image a training image labelled 0, an empty test split."""
+    paths = _flat_images(root)
+    _refuse_unreadable(root, paths)
+    meta = dict(task="unlabelled", class_names=[], extras={"image_size": image_size}, value_range=(0, 255),
+                source=os.path.abspath(root))
+    return (paths, np.zeros(len(paths), "int32")), ([], np.zeros(0, "int32")), meta

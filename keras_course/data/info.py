@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 TASKS = ("regression", "binary", "multiclass")
+UNLABELLED = "unlabelled"  # the task of a flat image folder: images without labels, for self-supervised pretraining
 
 
 @dataclasses.dataclass
@@ -13,7 +14,7 @@ class DatasetInfo:
 
     Attributes:
         name: str. The registry name the dataset was loaded under.
-        task: str. One of "regression", "binary", "multiclass".
+        task: str. One of "regression", "binary", "multiclass", or "unlabelled" (a flat image folder).
         input_shape: tuple. Shape of one example, e.g. (28, 28, 1).
         num_classes: int. Number of classes; the number of targets for regression.
         class_names: list of str. Human names of the classes (empty for regression).

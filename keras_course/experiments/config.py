@@ -36,6 +36,8 @@ class RunConfig:
     augment: object = setting("none", "policy (none, light, standard, strong, mixup, cutmix, randaugment, augmix, simclr) or steps, e.g. 'flip,rotate:0.1,blur@0.5'")
     val_fraction: float = setting(0.1, "share of the training examples held out for validation; 0: train on all of "
                                   "them (no early stopping, no best checkpoint, the last epoch is kept)")
+    minutes: float = setting(None, "a time budget: stop when another epoch would overrun M minutes of training, "
+                             "counted across resumed sessions (the schedule still spans the planned epochs; default: none)")
     seed: int = setting(0, "seed of the split, the initialisation, the data order and the augmentation")
     patience: int = setting(None, "early stopping patience in epochs (default: off)")
     limit: int = setting(None, "use at most N training and N test examples")
@@ -98,6 +100,8 @@ class RunConfig:
                 isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in self.image_size)):
             raise ValueError(f"`image_size` must be (height, width) in pixels. Received: image_size={self.image_size!r}")
         check_positive("epochs", self.epochs, integer=True)
+        if self.minutes is not None:
+            check_positive("minutes", self.minutes)
         check_positive("batch_size", self.batch_size, integer=True)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         if self.lr is not None:

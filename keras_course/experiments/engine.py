@@ -42,7 +42,8 @@ def as_config(config: "RunConfig | dict") -> RunConfig:
 def load_splits(config: RunConfig) -> tuple:
     """(train, val, test, info) of `config`'s dataset: unbatched `(x, y)` datasets, split by its seed."""
     splits = data.load(config.dataset, val_fraction=config.val_fraction, seed=config.seed, limit=config.limit,
-                       data_dir=config.data_dir, classes=config.classes, image_size=config.image_size)
+                       data_dir=config.data_dir, classes=config.classes, image_size=config.image_size,
+                       unlabelled=config.ssl is not None)  # a flat image folder is enough to pretrain on
     info = splits[3]
     if config.ssl is not None and not info.is_image:
         raise ValueError(f"ssl={config.ssl!r} learns from images, and {config.dataset!r} has none (inputs of shape "
@@ -108,18 +109,24 @@ def pipelines(config: RunConfig, train: tf.data.Dataset, val: tf.data.Dataset | 
 
 
 KNN_REFERENCE, KNN_QUERIES = 2000, 1000  # the kNN monitor's labelled images: enough for a stable figure, quick
+KNN_NEIGHBOURS = 20  # the monitor's k
 
 
-def knn_sets(train: tf.data.Dataset, val: tf.data.Dataset | None) -> tuple:
+def knn_sets(train: tf.data.Dataset, val: tf.data.Dataset | None, info: DatasetInfo) -> tuple | None:
     """(reference, queries) of the kNN monitor, as (images, labels): the first KNN_REFERENCE training images, and
-    the validation split's first KNN_QUERIES (without one, the training images after the reference). Never the
-    test split: nothing is chosen on it."""
+    the validation split's first KNN_QUERIES (without one, the training images after the reference, the reference
+    then at most two thirds of them). Never the test split: nothing is chosen on it. None for unlabelled images,
+    which leave the monitor nothing to score."""
+    if info.task == data.UNLABELLED:
+        return None
     x, y = data.to_numpy(train.take(KNN_REFERENCE + (0 if val is not None else KNN_QUERIES)))
-    reference = (x[:KNN_REFERENCE], y[:KNN_REFERENCE])
-    queries = data.to_numpy(val.take(KNN_QUERIES)) if val is not None else (x[KNN_REFERENCE:], y[KNN_REFERENCE:])
-    if len(queries[0]) == 0:
-        raise ValueError(f"The kNN monitor needs labelled images besides its {len(reference[0])} reference images: "
-                         "keep a validation split (val_fraction) or use more training images (limit).")
+    cut = KNN_REFERENCE if val is not None else min(KNN_REFERENCE, 2 * len(x) // 3)
+    reference = (x[:cut], y[:cut])
+    queries = data.to_numpy(val.take(KNN_QUERIES)) if val is not None else (x[cut:], y[cut:])
+    if len(reference[0]) < KNN_NEIGHBOURS or len(queries[0]) == 0:
+        raise ValueError(f"The kNN monitor needs at least {KNN_NEIGHBOURS} labelled reference images and some to "
+                         f"score; this run has {len(reference[0])} and {len(queries[0])}: use more training images "
+                         "(limit) or keep a validation split (val_fraction).")
     return reference, queries
 
 

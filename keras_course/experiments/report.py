@@ -102,6 +102,7 @@ def finish_run(config, run_dir, model, test_ds, info, *, callbacks, strategy, op
         epochs_run=len(history.get("loss", ())),
         best_epoch=None if best is None else best + 1,
         stopped_early=bool(early and early.stopped_epoch),
+        out_of_time=_out_of_time(callbacks),
         train_seconds=round(float(np.nansum(history.get("epoch_seconds", [0.0]))), 2),
         params=int(model.count_params()),
         replicas=replicas,
@@ -119,9 +120,15 @@ def finish_run(config, run_dir, model, test_ds, info, *, callbacks, strategy, op
     return metrics
 
 
-def finish_ssl_run(config, run_dir, model, reference, test_ds, info, *, strategy):
+def _out_of_time(callbacks):
+    """Whether the run's time budget (`minutes`) ended it before its planned epochs."""
+    return any(isinstance(c, training.TimeBudget) and bool(c.stopped) for c in callbacks)
+
+
+def finish_ssl_run(config, run_dir, model, reference, test_ds, info, *, strategy, callbacks=()):
     """Save a self-supervised run (model.keras: the whole model, to train on from; encoder.keras: what is kept)
-    and its kNN accuracy on the test split against the monitor's `reference` (images, labels); metrics.json last."""
+    and its kNN accuracy on the test split against the monitor's `reference` (images, labels; None for unlabelled
+    images: no accuracy); metrics.json last."""
     from keras_course import ssl
 
     digest = weights_digest(model)
@@ -133,10 +140,12 @@ def finish_ssl_run(config, run_dir, model, reference, test_ds, info, *, strategy
     history = viz.read_history(os.path.join(run_dir, HISTORY))
     metrics = {
         "ssl": config.ssl,
-        "test_knn_accuracy": ssl.knn_accuracy(model.encoder, reference, data.to_numpy(test_ds)),
+        "test_knn_accuracy": None if reference is None else ssl.knn_accuracy(model.encoder, reference,
+                                                                             data.to_numpy(test_ds)),
         "knn_accuracy": [float(a) for a in history.get("knn_accuracy", ())],
-        "knn_reference_images": int(len(reference[0])),
+        "knn_reference_images": 0 if reference is None else int(len(reference[0])),
         "epochs_run": len(history.get("loss", ())),
+        "out_of_time": _out_of_time(callbacks),
         "train_seconds": round(float(np.nansum(history.get("epoch_seconds", [0.0]))), 2),
         "params": int(model.encoder.count_params()),
         "features": int(model.encoder.output_shape[-1]),
@@ -146,7 +155,8 @@ def finish_ssl_run(config, run_dir, model, reference, test_ds, info, *, strategy
         "dataset": info.to_dict(),
     }
     viz.learning_curves(history, os.path.join(run_dir, "learning_curves.png"),
-                        title=f"{config.ssl} {config.model} on {config.dataset} (kNN accuracy: the monitor's)")
+                        title=f"{config.ssl} {config.model} on {config.dataset}"
+                        + (" (kNN accuracy: the monitor's)" if reference is not None else " (unlabelled)"))
     shutil.rmtree(os.path.join(run_dir, training.callbacks.BACKUP_DIR), ignore_errors=True)
     write_json(os.path.join(run_dir, METRICS), metrics)  # last: its presence means the run finished
     return metrics

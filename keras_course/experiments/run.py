@@ -52,22 +52,24 @@ def train(config: RunConfig, run_dir: str | os.PathLike, *, overwrite: bool = Fa
     try:
         clock = data.EpochClock()
         train_pipe, val_pipe = engine.pipelines(config, train_ds, val_ds, clock=clock, info=info)
-        monitors = []
+        monitors, knn = [], None
         if config.ssl is not None:  # before the logger: it adds knn_accuracy to each epoch's logs
             from keras_course import ssl
 
-            reference, queries = engine.knn_sets(train_ds, val_ds)
-            monitors.append(ssl.KNNMonitor(model.encoder, reference, queries))
+            knn = engine.knn_sets(train_ds, val_ds, info)
+            if knn is not None:
+                monitors.append(ssl.KNNMonitor(model.encoder, *knn, k=engine.KNN_NEIGHBOURS))
         callbacks = [training.EpochSeconds(), *monitors] + training.make_callbacks(
             work_dir, patience=config.patience, clock=clock, plateau=config.schedule == "plateau",
-            checkpoint=val_pipe is not None)
+            checkpoint=val_pipe is not None, minutes=config.minutes)
         options = engine.compile_options(config, info, replicas=strategy.num_replicas_in_sync)
         multiworker = training.multiworker_fit_patch() if training.is_multiworker(strategy) else contextlib.nullcontext()
         with multiworker:
             training.fit_phases(model, engine.phases_for(config), train_pipe, val_pipe, callbacks=callbacks,
                                 verbose=verbose, scope=strategy.scope, **options)
         if config.ssl is not None:
-            return report.finish_ssl_run(config, work_dir, model, reference, test_ds, info, strategy=strategy)
+            return report.finish_ssl_run(config, work_dir, model, knn and knn[0], test_ds, info, strategy=strategy,
+                                         callbacks=callbacks)
         return report.finish_run(config, work_dir, model, test_ds, info, callbacks=callbacks, strategy=strategy,
                                  options=options)
     except (training.NaNLossError, ValueError):

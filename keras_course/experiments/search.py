@@ -322,6 +322,9 @@ def search(config: RunConfig | dict, run_dir: str | os.PathLike, *, space: dict 
         raise ValueError(f"config.ssl={config.ssl!r}: search compares runs by a validation metric, and a "
                          "self-supervised run has none; pretrain with experiments.train and search the runs that "
                          "use its encoder.")
+    if config.minutes is not None:
+        raise ValueError(f"config.minutes={config.minutes!r}: search budgets its trials by epochs (Hyperband gives "
+                         "each its own), so they stay comparable; set minutes on the run that trains the best config.")
     check_choice("tuner", tuner, TUNERS)
     check_positive("max_trials", max_trials, integer=True)
     check_int("factor", factor, minimum=2, why=" (Hyperband keeps 1/factor of the trials each round)")

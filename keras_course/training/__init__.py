@@ -7,8 +7,8 @@ under JAX or PyTorch.
 
 import importlib
 
-from keras_course.training.callbacks import (EpochSeconds, ExactBackupAndRestore, NaNLossError, StopOnNaN, make_callbacks,
-                                             resume_epoch)
+from keras_course.training.callbacks import (EpochSeconds, ExactBackupAndRestore, NaNLossError, StopOnNaN, TimeBudget,
+                                             make_callbacks, resume_epoch)
 from keras_course.training.compile import (DEFAULT_LR, DEFAULT_STEPS_PER_EXECUTION, OPTIMIZERS, compile_model, infer_task, loss_and_metrics,
                                            resolve_jit)
 from keras_course.training.layerwise import with_lr_multipliers
@@ -22,7 +22,7 @@ __all__ = ["DEFAULT_LR", "EpochSeconds", "DEFAULT_STEPS_PER_EXECUTION", "OPTIMIZ
            "is_multiworker", "layer_statistics", "loss_and_metrics", "make_callbacks", "make_schedule",
            "make_strategy", "multiworker_fit_patch", "NaNLossError", "OneCycle", "Phase", "phase_starts",
            "resolve_jit", "resolve_precision", "resume_epoch", "set_batch_norm_synchronized", "set_seed",
-           "split_cpu", "StopOnNaN", "with_lr_multipliers", "worker_dir"]
+           "split_cpu", "StopOnNaN", "TimeBudget", "with_lr_multipliers", "worker_dir"]
 
 _TENSORFLOW_ONLY = {"layer_statistics": "diagnostics", **{name: "distribute" for name in (
     "STRATEGIES", "is_chief", "is_multiworker", "make_strategy", "multiworker_fit_patch", "set_batch_norm_synchronized",

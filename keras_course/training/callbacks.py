@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from keras_course import _private
+from keras_course._checks import check_positive
 from keras_course.models.weights import readable_weights_file
 
 if TYPE_CHECKING:
@@ -65,6 +66,37 @@ class EpochSeconds(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
             logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training when another epoch would overrun `minutes` of epochs, counted over every phase and every
+    resumed session (its `spent` seconds are part of the resume backup). Checked at each epoch's end against the
+    last epoch's length, so the first epoch always runs; `exhausted` tells training.fit_phases to start no
+    further phase. The schedules still span the planned epochs: a run cut short ends at a higher learning rate."""
+
+    def __init__(self, minutes: float):
+        super().__init__()
+        check_positive("minutes", minutes)
+        self.seconds = 60.0 * minutes
+        self.spent = 0.0  # seconds of finished epochs
+        self.last = 0.0  # seconds of the latest epoch: the guess for the next one
+        self.stopped = False
+
+    @property
+    def exhausted(self) -> bool:
+        return self.spent + self.last > self.seconds
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.last = time.perf_counter() - self._start
+        self.spent += self.last
+        if self.exhausted:
+            self.model.stop_training = self.stopped = True
+
+
+CALLBACK_STATE[TimeBudget] = ("spent", "last", "stopped")
 
 
 def _rng_variables(model):
@@ -210,8 +242,8 @@ def resume_epoch(run_dir: str | os.PathLike) -> int:
 
 def make_callbacks(run_dir: str | os.PathLike, *, patience: int | None = None, monitor: str = "val_loss",
                    checkpoint: bool = True, resume: bool = True, tensorboard: bool = True, csv: bool = True,
-                   plateau: bool = False, clock: EpochClock | None = None,
-                   nan_stop: bool = True) -> list[keras.callbacks.Callback]:
+                   plateau: bool = False, clock: EpochClock | None = None, nan_stop: bool = True,
+                   minutes: float | None = None) -> list[keras.callbacks.Callback]:
     """The callbacks of a run directory, ordered so that resuming restores everything.
 
     Args:
@@ -225,6 +257,7 @@ def make_callbacks(run_dir: str | os.PathLike, *, patience: int | None = None, m
         plateau: bool. Divide the learning rate by 10 when `monitor` stalls (the "plateau" schedule).
         clock: data.EpochClock or None. The training pipeline's clock, synchronised with `fit`'s epochs.
         nan_stop: bool. Raise NaNLossError at the first non-finite loss.
+        minutes: float or None. Stop when another epoch would overrun this many minutes of training (TimeBudget).
     """
     if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
         raise ValueError(f"`patience` must be a positive int or None. Received: patience={patience!r}")
@@ -246,6 +279,8 @@ def make_callbacks(run_dir: str | os.PathLike, *, patience: int | None = None, m
         callbacks.append(keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True))
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")))
+    if minutes is not None:  # before the backup, which records whether it stopped the run
+        callbacks.append(TimeBudget(minutes))
     if resume:
         callbacks.append(ExactBackupAndRestore(os.path.join(run_dir, BACKUP_DIR), peers=callbacks))
     return callbacks

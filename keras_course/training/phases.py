@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 
 from keras_course._checks import check_int
-from keras_course.training.callbacks import ExactBackupAndRestore
+from keras_course.training.callbacks import ExactBackupAndRestore, TimeBudget
 from keras_course.training.compile import compile_model
 
 if TYPE_CHECKING:
@@ -102,7 +102,8 @@ def fit_phases(model: keras.Model, phases: Sequence[Phase], train: tf.data.Datas
         val: validation data as `model.fit` takes it (a batched tf.data.Dataset, an (x, y) tuple), or None.
         task: the model's task (training.compile's TASKS), or None to infer it from the output layer.
         optimizer: the optimizer of phases that name none.
-        callbacks: Keras callbacks shared by every phase (early stopping, checkpoint, logs, resume backup...).
+        callbacks: Keras callbacks shared by every phase (early stopping, checkpoint, logs, resume backup...);
+            a TimeBudget among them that runs out ends the whole run, no later phase starting.
         verbose: passed to `fit`.
         initial_epoch: the first phase's first epoch (e.g. a Hyperband trial that continues another).
         steps_per_epoch: optimizer steps per epoch for the schedules; None reads it from a tf.data `train`.
@@ -118,11 +119,14 @@ def fit_phases(model: keras.Model, phases: Sequence[Phase], train: tf.data.Datas
         raise ValueError(f"`phases` must be a non-empty list of Phase. Received: phases={phases!r}")
     callbacks = list(callbacks)
     backup = next((c for c in callbacks if isinstance(c, ExactBackupAndRestore)), None)
+    budget = next((c for c in callbacks if isinstance(c, TimeBudget)), None)
     steps = steps_per_epoch or _steps_per_epoch(train)
     starts = phase_starts(phases, initial_epoch)
     first, resuming, ended_at = _entry(backup, phases)
     histories = [{} for _ in phases]
     for index in range(first, len(phases)):
+        if budget is not None and budget.exhausted and index > first:
+            break  # the time budget ran out in an earlier phase (restored from the backup when resuming)
         phase = phases[index]
         if phase.trains is not None:
             phase.trains(model)

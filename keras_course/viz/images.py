@@ -49,7 +49,7 @@ def augmentation_grid(originals: np.ndarray, labels: np.ndarray, views: np.ndarr
                       class_names: Sequence[str], path: str | os.PathLike | None = None, *, title: str = "") -> Figure:
     """The originals (class indices `labels`) on the top row and each augmented view of them on a row below
     (views: (rows, n, H, W, C); view_labels: (rows, n, classes)), each image titled with its label; a mixed label
-    shows its two largest classes with their weights."""
+    shows its two largest classes with their weights. Empty `class_names` (unlabelled images): no titles."""
     n, rows = len(originals), 1 + len(views)
     fig, axes = plt.subplots(rows, n, figsize=(1.25 * n, 1.45 * rows + 0.5), squeeze=False)
     for row, batch in enumerate([originals, *views]):
@@ -58,6 +58,8 @@ def augmentation_grid(originals: np.ndarray, labels: np.ndarray, views: np.ndarr
             ax.set_axis_off()
             image = np.clip(np.asarray(batch[col], dtype="float32") / 255.0, 0, 1)
             ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=1)
+            if not class_names:  # unlabelled images: nothing to title them with
+                continue
             if row == 0:
                 ax.set_title(class_names[int(labels[col])][:12], fontsize=6)
             else:

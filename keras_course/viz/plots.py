@@ -59,8 +59,10 @@ def learning_curves(history: Mapping[str, np.ndarray], path: str | os.PathLike |
     metric = next((m for m in ("accuracy", "knn_accuracy", "mae", "mse", "auc") if m in history), None)
     panels = [("loss", "loss")] + ([(metric, metric)] if metric else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4))
+    # the kNN monitor scores held-out images: its curve is no training figure
+    legends = {"knn_accuracy": "kNN accuracy of held-out images"}
     for ax, (key, label) in zip(np.atleast_1d(axes), panels):
-        ax.plot(epochs, history[key], "o-", ms=3, label=f"train {label}")
+        ax.plot(epochs, history[key], "o-", ms=3, label=legends.get(key, f"train {label}"))
         if f"val_{key}" in history:
             ax.plot(epochs, history[f"val_{key}"], "s-", ms=3, label=f"validation {label}")
         if best_epoch is not None:
