@@ -1,5 +1,6 @@
 import gc
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -22,6 +23,31 @@ def image_folder(tmp_path):
             pixels = np.clip(rng.normal(level, 20, size=(20, 24, 3)), 0, 255).astype("uint8")
             Image.fromarray(pixels).save(root / name / f"{i}.png")
     return root
+
+
+@pytest.fixture(scope="session")
+def built_once(tmp_path_factory):
+    """`built_once(name, build)`: a folder that `build(folder)` fills once per test run, however many xdist workers
+    ask for it. The first to ask builds it under a file lock; the others wait for it and reuse it (pytest-xdist's
+    way to share a fixture's work: worksteal spreads a module's tests over the workers, and a module fixture would
+    otherwise run on each). For what tests only read; a build that fails is redone by the next to ask."""
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+
+    def get(name, build):
+        folder = root / f"built_once_{name}"
+        with FileLock(f"{folder}.lock"):
+            if not (folder / ".complete").exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                build(folder)
+                (folder / ".complete").touch()
+        return folder
+
+    return get
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -18,15 +18,19 @@ FAST = ["--epochs", "1", "--latency-runs", "5", "--quiet"]
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Finished runs: a small cnn4_bn, and an MLP on digits (other input, other classes)."""
-    root = tmp_path_factory.mktemp("compress")
-    dense = str(root / "dense")
-    assert main(["train", "--model", "cnn4_bn", "--option", "width=0.25", *TINY, "--run-dir", dense]) == 0
-    digits = str(root / "digits")
-    assert main(["train", "--model", "mlp", "--dataset", "digits", "--epochs", "1", "--quiet", "--run-dir",
-                 digits]) == 0
-    return {"root": root, "dense": dense, "digits": digits}
+def runs(built_once, tmp_path_factory):
+    """Finished runs, read only: a small cnn4_bn, and an MLP on digits (other input, other classes); and "root",
+    this worker's own folder for what the tests write."""
+
+    def train(shared):
+        assert main(["train", "--model", "cnn4_bn", "--option", "width=0.25", *TINY, "--run-dir",
+                     str(shared / "dense")]) == 0
+        assert main(["train", "--model", "mlp", "--dataset", "digits", "--epochs", "1", "--quiet", "--run-dir",
+                     str(shared / "digits")]) == 0
+
+    shared = built_once("compress_cli_runs", train)
+    return {"root": tmp_path_factory.mktemp("compress"), "dense": str(shared / "dense"),
+            "digits": str(shared / "digits")}
 
 
 def _report(run_dir):

@@ -37,10 +37,10 @@ def _metrics(run_dir):
 
 
 @pytest.fixture(scope="module")
-def single_process_run(tmp_path_factory):
-    run_dir = str(tmp_path_factory.mktemp("single") / "run")
-    _finish(_cli(["train", *TRAIN, "--run-dir", run_dir]))
-    return _metrics(run_dir)
+def single_process_run(built_once):
+    root = built_once("distribute_single_process", lambda root: _finish(_cli(["train", *TRAIN, "--run-dir",
+                                                                              str(root / "run")])))
+    return _metrics(str(root / "run"))
 
 
 def test_mirrored_over_two_logical_cpus_matches_one_device(single_process_run, tmp_path):

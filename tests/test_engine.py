@@ -173,8 +173,10 @@ def test_a_transfer_run_is_the_head_then_the_fine_tuning_of_transfer_itself():
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    return experiments.train(TRANSFER, tmp_path_factory.mktemp("reference") / "run", verbose=0)
+def uninterrupted(built_once):
+    root = built_once("engine_uninterrupted_transfer", lambda root: experiments.train(TRANSFER, root / "run", verbose=0))
+    with open(root / "run" / "metrics.json") as f:
+        return json.load(f)
 
 
 def test_a_transfer_run_interrupted_between_its_phases_resumes_to_the_same_weights(tmp_path, monkeypatch,

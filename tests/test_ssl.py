@@ -129,14 +129,15 @@ SSL_FLAGS = ["--ssl", "simclr", "--model", "cnn4_bn", "--option", "width=0.25", 
 
 
 @pytest.fixture(scope="module")
-def pretrained(tmp_path_factory):
+def pretrained(built_once):
     """A finished `pretrain --ssl simclr` in a run directory, its encoder under saved_models/ssl_tiny."""
     from keras_course.cli.main import main
 
-    root = tmp_path_factory.mktemp("ssl")
-    assert main(["pretrain", *SSL_FLAGS, "--name", "ssl_tiny", "--save-to", str(root / "saved"),
-                 "--run-dir", str(root / "run")]) == 0
-    return root
+    def pretrain(root):
+        assert main(["pretrain", *SSL_FLAGS, "--name", "ssl_tiny", "--save-to", str(root / "saved"),
+                     "--run-dir", str(root / "run")]) == 0
+
+    return built_once("ssl_pretrained", pretrain)
 
 
 def test_pretrain_ssl_writes_a_run_and_an_encoder_with_its_manifest(pretrained):

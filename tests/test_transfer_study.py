@@ -11,14 +11,16 @@ from keras_course.experiments.transfer_experiment import METHODS, summarize
 
 
 @pytest.fixture(scope="module")
-def tiny_backbone(tmp_path_factory):
+def tiny_backbone(built_once):
     """A narrow resnet20 pretrained for one epoch on 600 Fashion-MNIST images of classes 0-4, saved like the real one."""
-    root = tmp_path_factory.mktemp("pretrain")
-    argv = ["pretrain", "--model", "resnet20", "--dataset", "fashion_mnist", "--classes", "0,1,2,3,4", "--epochs", "1",
-            "--limit", "600", "--option", "width=0.25", "--bn-momentum", "0.9", "--name", "tiny", "--save-to",
-            str(root / "saved"), "--run-dir", str(root / "run"), "--quiet"]
-    assert main(argv) == 0
-    return root / "saved"
+
+    def pretrain(root):
+        argv = ["pretrain", "--model", "resnet20", "--dataset", "fashion_mnist", "--classes", "0,1,2,3,4", "--epochs",
+                "1", "--limit", "600", "--option", "width=0.25", "--bn-momentum", "0.9", "--name", "tiny", "--save-to",
+                str(root / "saved"), "--run-dir", str(root / "run"), "--quiet"]
+        assert main(argv) == 0
+
+    return built_once("transfer_study_backbone", pretrain) / "saved"
 
 
 def test_pretrain_writes_a_manifest_with_classes_and_the_command(tiny_backbone, monkeypatch):
