@@ -5,10 +5,11 @@ import json
 import os
 import shutil
 
+import keras
 import numpy as np
 import pytest
 
-from keras_course import compress
+from keras_course import compress, training
 from keras_course.cli.main import main
 
 TINY = ["--dataset", "fashion_mnist", "--epochs", "1", "--limit", "300", "--batch-size", "64", "--quiet"]
@@ -154,3 +155,29 @@ def test_score_refuses_hostile_and_mismatched_files(runs, capsys, tmp_path):
     _refused(["score", digits_model, "--data", "digits"], capsys, "pass --baseline")
     _refused(["score", digits_model, "--baseline", "project:nothing_here"], capsys, "no such project model")
     _refused(["score", digits_model, "--weight-bits", "8"], capsys, "--weight-bits counts int8 kernels")
+
+
+def test_a_stage_that_blew_its_weights_up_is_refused_before_tflite_sees_it(runs, monkeypatch, capsys):
+    """A QAT resnet20 fine-tuned too fast reached weights of 1e20 with a finite loss, and TFLite's converter then
+    aborted the process; a diverged stage is a one-line error instead, and the run directory is removed."""
+    import importlib
+
+    compress_run = importlib.import_module("keras_course.experiments.compress_run")  # the module, not the function
+    model = keras.models.load_model(os.path.join(runs["dense"], "model.keras"))
+    compress_run._refuse_divergence("quantize", model, 0.02, 2)  # a trained network passes
+    kernel = next(v for v in model.weights if "kernel" in v.path)
+    kernel.assign(np.full(kernel.shape, 9.8e20, kernel.dtype))
+    with pytest.raises(training.NaNLossError, match=r"quantize stage diverged.*9\.8e\+20.*lr=, e\.g\. 0\.002"):
+        compress_run._refuse_divergence("quantize", model, 0.02, 2)
+
+    original = compress_run._fine_tune
+
+    def blown_up(technique, model, *args):
+        original(technique, model, *args)
+        model.weights[0].assign(np.full(model.weights[0].shape, np.inf, model.weights[0].dtype))
+
+    monkeypatch.setattr(compress_run, "_fine_tune", blown_up)
+    out = runs["root"] / "diverged"
+    assert main(["compress", "--from", runs["dense"], "--factorize", "0.5", *FAST, "--run-dir", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "factorize stage diverged" in err and len(err.splitlines()) == 1 and not out.exists()

@@ -20,6 +20,7 @@ import os
 import shutil
 
 import keras
+import numpy as np
 
 from keras_course import compress, data, training
 from keras_course._checks import check_choice, check_int, check_positive, check_range
@@ -166,6 +167,7 @@ def _run_stages(model, teacher, settings, config, info, train_ds, val_ds, run_di
                 staged = _stage_model(technique, model, settings, teacher, calibration)
             if trains:
                 _fine_tune(technique, staged, settings, lr, config, info, train_ds, val_ds, stage_dir, verbose)
+                _refuse_divergence(technique, staged, lr, settings.epochs)
             model = compress.student_of(staged) if technique == "distill" else staged
             os.makedirs(stage_dir, exist_ok=True)
             model.save(done + ".partial.keras")
@@ -191,6 +193,19 @@ def _fine_tune(technique, model, settings, lr, config, info, train_ds, val_ds, s
                                                                     clock=clock)]
     training.fit_phases(model, [phase], train_pipe, val_pipe, callbacks=callbacks, verbose=verbose,
                         **engine.compile_options(config, info))
+
+
+DIVERGED = 1e6  # no weight or measured activation range of a trained network gets near this; a diverged one does
+
+
+def _refuse_divergence(technique, model, lr, epochs):
+    """Raise NaNLossError when fine-tuning blew the weights (or a quantizer's measured ranges) up while the loss
+    stayed finite: such a model is no result, and TFLite's converter aborts the whole process on its ranges."""
+    largest = max((float(np.max(np.abs(keras.ops.convert_to_numpy(v)))) for v in model.weights if np.prod(v.shape)), default=0.0)
+    if not np.isfinite(largest) or largest > DIVERGED:
+        raise training.NaNLossError(
+            f"The {technique} stage diverged: after {epochs} epoch(s) at learning rate {lr:g} a weight or activation "
+            f"range reached {largest:.3g}. Lower the rate (lr=, e.g. {lr / 10:g}) and run again.")
 
 
 def _combined_history(run_dir, stages):
