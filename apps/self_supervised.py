@@ -45,7 +45,7 @@
 # %% [markdown]
 # ## Settings
 #
-# The encoder is the demo's network (cnn4_bn, its features the 512 values before the classifier), pretrained on
+# The encoder is the demo's network (cnn4_bn, its features the 256 values before the classifier), pretrained on
 # all 60,000 Fashion-MNIST training images without their labels for `EPOCHS` epochs, about 30 seconds each on two
 # cores. The few-label task is all ten classes from `LABELS_PER_CLASS` images each; a fifth of them is set aside
 # to choose the settings. `QUICK` pretrains for one epoch on 1,024 images and uses 5 labels per class, only to
@@ -81,7 +81,7 @@ import os
 
 import numpy as np
 
-from keras_course import data, experiments, viz
+from keras_course import data, experiments, labs, viz
 
 config = experiments.RunConfig(**{**PRETRAIN, "epochs": 1 if QUICK else EPOCHS, **(QUICK_SETTINGS if QUICK else {})})
 pool, _, test_split, info = data.load("fashion_mnist", val_fraction=0.0, seed=0)
@@ -178,4 +178,29 @@ RESULT = {name: float(value) for name, value in results.items()}
 # %% [markdown]
 # ## What we learned
 #
-# RESULTS_PROSE
+# - An encoder can learn useful features from images nobody labelled. After 10 epochs of SimCLR, with no label
+#   read, 20 neighbours among 2,000 labelled images already classify the test images at 0.81; the same network
+#   knows nothing (0.10) before pretraining.
+# - The kNN curve is the one to watch. The NT-Xent loss fell at every epoch, but the kNN accuracy stopped rising
+#   after about four epochs and then wandered between 0.80 and 0.81. A falling loss alone says nothing about the
+#   features.
+# - With 20 labels per class the pretrained encoder beat the network trained from scratch by 3.1 points: 0.760
+#   with a logistic regression on frozen features, and 0.760 fine-tuned, against 0.729. The claim held, but by
+#   less than the course's ten points. The README's study (30 epochs of pretraining, three seeds, 20 and 100
+#   labels) finds +5.3 points at 20 labels and +1.7 at 100. The fewer the labels, the more pretraining is worth.
+# - The baseline matters. A scratch network given augmentation and its best settings, chosen on a validation
+#   split, is hard to beat on an easy dataset: 0.73 from 160 training images. A weak baseline (no augmentation,
+#   one guessed learning rate) would have made pretraining look far better than it is.
+#
+# ## Try this
+#
+# 1. Pretrain longer: `EPOCHS = 30`. In the study the kNN accuracy went from 0.803 at epoch 10 to 0.813 at
+#    epoch 30, and on the same seed as here its linear probe reached 0.798 at 20 labels (0.760 here). Expect a
+#    little, not a lot.
+# 2. Take the views away: `--augment flip` (in `PRETRAIN`, `augment=["flip"]`). The two views then differ by a flip
+#    at most, the task becomes trivial, and the kNN accuracy should stay far below 0.80. The augmentation is the
+#    teacher.
+# 3. Try the method without negatives: `ssl="simsiam"`. It needs no large batch of other images, but watch the kNN
+#    curve. SimSiam can collapse (every image the same feature) when its stop-gradient or predictor is removed.
+# 4. Fewer labels: `LABELS_PER_CLASS = 5`. The gap to scratch should widen, and the choice made on a 10-image
+#    validation split gets noisier: run two seeds and compare.
