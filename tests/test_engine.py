@@ -134,7 +134,7 @@ def test_a_time_budget_stops_inside_a_phase_starts_no_later_one_and_counts_acros
     monkeypatch.setattr(training.callbacks, "time", _FiveSecondEpochs())
     # 5 s, 10 s, then 15 s: another five-second epoch would overrun 15 s, so phase b stops after one and c never runs
     epochs, budget = _budgeted_phases(tmp_path / "whole")
-    assert epochs == [2, 1, 0] and budget.stopped and budget.spent == 15
+    assert epochs == [2, 1, 0] and budget.exhausted and budget.spent == 15
     with pytest.raises(Interrupted):  # killed as phase b begins, 10 s spent
         _budgeted_phases(tmp_path / "resumed", StopAt(2))
     epochs, budget = _budgeted_phases(tmp_path / "resumed")

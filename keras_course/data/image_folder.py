@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
-from keras_course.data.info import DatasetNotFoundError
+from keras_course.data.info import UNLABELLED, DatasetNotFoundError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 DEFAULT_IMAGE_SIZE = (160, 160)
@@ -120,6 +120,6 @@ def _load_flat(root, image_size):
     """An unlabelled folder: every image a training image labelled 0, an empty test split."""
     paths = _flat_images(root)
     _refuse_unreadable(root, paths)
-    meta = dict(task="unlabelled", class_names=[], extras={"image_size": image_size}, value_range=(0, 255),
+    meta = dict(task=UNLABELLED, class_names=[], extras={"image_size": image_size}, value_range=(0, 255),
                 source=os.path.abspath(root))
     return (paths, np.zeros(len(paths), "int32")), ([], np.zeros(0, "int32")), meta

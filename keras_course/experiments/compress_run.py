@@ -162,7 +162,9 @@ def _run_stages(model, teacher, settings, config, info, train_ds, val_ds, run_di
         if os.path.exists(done):
             model = keras.models.load_model(done, safe_mode=True)
         else:
-            calibration = data.to_numpy(train_ds.take(CALIBRATION_IMAGES))[0] if technique == "quantize" else None
+            calibration = None
+            if technique == "quantize" and trains:  # QAT measures its ranges first; post-training modes need none
+                calibration = data.to_numpy(train_ds.take(CALIBRATION_IMAGES))[0]
             with training.dtype_policy(config.precision):
                 staged = _stage_model(technique, model, settings, teacher, calibration)
             if trains:
@@ -201,7 +203,8 @@ DIVERGED = 1e6  # no weight or measured activation range of a trained network ge
 def _refuse_divergence(technique, model, lr, epochs):
     """Raise NaNLossError when fine-tuning blew the weights (or a quantizer's measured ranges) up while the loss
     stayed finite: such a model is no result, and TFLite's converter aborts the whole process on its ranges."""
-    largest = max((float(np.max(np.abs(keras.ops.convert_to_numpy(v)))) for v in model.weights if np.prod(v.shape)), default=0.0)
+    largest = max((float(np.max(np.abs(keras.ops.convert_to_numpy(v)))) for v in model.weights if np.prod(v.shape)),
+                  default=0.0)
     if not np.isfinite(largest) or largest > DIVERGED:
         raise training.NaNLossError(
             f"The {technique} stage diverged: after {epochs} epoch(s) at learning rate {lr:g} a weight or activation "

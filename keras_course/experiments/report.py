@@ -122,7 +122,7 @@ def finish_run(config, run_dir, model, test_ds, info, *, callbacks, strategy, op
 
 def _out_of_time(callbacks):
     """Whether the run's time budget (`minutes`) ended it before its planned epochs."""
-    return any(isinstance(c, training.TimeBudget) and bool(c.stopped) for c in callbacks)
+    return any(isinstance(c, training.TimeBudget) and c.exhausted for c in callbacks)
 
 
 def finish_ssl_run(config, run_dir, model, reference, test_ds, info, *, strategy, callbacks=()):

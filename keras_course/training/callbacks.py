@@ -80,10 +80,10 @@ class TimeBudget(keras.callbacks.Callback):
         self.seconds = 60.0 * minutes
         self.spent = 0.0  # seconds of finished epochs
         self.last = 0.0  # seconds of the latest epoch: the guess for the next one
-        self.stopped = False
 
     @property
     def exhausted(self) -> bool:
+        """Whether another epoch would overrun the budget: once true, the budget has stopped the run."""
         return self.spent + self.last > self.seconds
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -93,10 +93,10 @@ class TimeBudget(keras.callbacks.Callback):
         self.last = time.perf_counter() - self._start
         self.spent += self.last
         if self.exhausted:
-            self.model.stop_training = self.stopped = True
+            self.model.stop_training = True
 
 
-CALLBACK_STATE[TimeBudget] = ("spent", "last", "stopped")
+CALLBACK_STATE[TimeBudget] = ("spent", "last")
 
 
 def _rng_variables(model):
