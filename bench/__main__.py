@@ -46,7 +46,7 @@ OPTIONS = {
     "gpu": lambda args, only: dict(data_dir=args.data, only=only),
     "compression": lambda args, only: dict(model=_one(only, "compression"), seeds=args.seeds,
                                            techniques=args.techniques, update=args.json),
-    "augment": lambda args, only: dict(only=only, epochs=args.epochs,
+    "augment": lambda args, only: dict(only=only, epochs=args.epochs, update=args.json,
                                        progress=lambda partial: common.write_json(args.json, partial)),
 }
 

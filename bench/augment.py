@@ -6,12 +6,17 @@ at 0.2, weight decay 5e-4, label smoothing 0.1, batch norm momentum 0.9, precisi
 test accuracy on the 10,000 test images, one seed. Seconds per epoch are the mean of the epochs after the first
 (the first also traces the graph), so they show what a policy costs in the input pipeline on these cores.
 Regularising policies need longer schedules than a short budget gives: read the table as "at this budget".
+With `--models` naming some of the models and `--json` an earlier result of the same budget, the other models'
+rows are kept from it (each model's rows say when and where they were measured).
 JSON: {"budget": {...}, "epochs": {model: N}, "rows": [{"model", "policy", "test_accuracy", "epoch_seconds",
-       "train_seconds", "epochs"}], "machine": {...}, "quick": bool}
+       "train_seconds", "epochs"}], "machine": {...}, "quick": bool,
+       "measured": {model: {"date", "machine"}}}
 """
 
+import json
 import os
 import tempfile
+import time
 
 POLICIES = ("none", "light", "standard", "mixup", "cutmix", "randaugment")
 MODELS = ("cnn4_bn", "resnet20")
@@ -20,7 +25,29 @@ RECIPE = dict(dataset="fashion_mnist", batch_size=256, optimizer="nesterov", lr=
               weight_decay=5e-4, label_smoothing=0.1, bn_momentum=0.9, val_fraction=0.0, precision="auto", seed=0)
 
 
-def run(quick=False, only=None, epochs=None, progress=None):
+def _kept_rows(update, models, budget, quick):
+    """The earlier result's rows and dates of the models not measured now; nothing when there is no comparable
+    earlier result (another budget, or quick against full)."""
+    if not update or not os.path.exists(update):
+        return [], {}, {}
+    try:
+        with open(update) as f:
+            previous = json.load(f)
+    except (OSError, ValueError):
+        raise SystemExit(f"augment: --json {update} exists but is not a readable result; move it away or name "
+                         "another file.") from None
+    if previous.get("budget") != budget or previous.get("quick") != quick:
+        return [], {}, {}
+    kept = [row for row in previous.get("rows", []) if row.get("model") not in models]
+    names = {row["model"] for row in kept}
+    epochs = {m: n for m, n in previous.get("epochs", {}).items() if m in names}
+    measured = {m: when for m, when in previous.get("measured", {}).items() if m in names}
+    for model in names - set(measured):  # a result from before rows were dated: its own date is theirs
+        measured[model] = {"date": previous.get("date"), "machine": previous.get("machine")}
+    return kept, epochs, measured
+
+
+def run(quick=False, only=None, epochs=None, progress=None, update=None):
     import numpy as np
 
     from keras_course import experiments, training, viz
@@ -35,7 +62,11 @@ def run(quick=False, only=None, epochs=None, progress=None):
     budget = {**RECIPE, "precision": training.resolve_precision(RECIPE["precision"]),
               **({"limit": 512} if quick else {})}
     per_model = {m: (1 if quick else epochs or EPOCHS[m]) for m in models}
-    result = {"budget": budget, "epochs": per_model, "rows": [], "machine": common.machine(), "quick": quick}
+    kept, kept_epochs, measured = _kept_rows(update, models, budget, quick)
+    today = time.strftime("%Y-%m-%d")
+    result = {"budget": budget, "epochs": {**kept_epochs, **per_model}, "rows": list(kept), "machine": common.machine(),
+              "quick": quick, "date": today,
+              "measured": {**measured, **{m: {"date": today, "machine": common.machine()} for m in models}}}
     with tempfile.TemporaryDirectory() as runs:
         for model in models:
             for policy in POLICIES:

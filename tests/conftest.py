@@ -8,6 +8,12 @@ import pytest
 from PIL import Image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # One worker per core: each TensorFlow takes its share of the cores, not all of them (read when TensorFlow
+    # starts, after this). Measured on 2 cores, 2 workers, 205 tests: 101 and 105 s against 107 and 113 s.
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(_share))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 APPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "apps")
 sys.path.insert(0, APPS)
 

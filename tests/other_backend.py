@@ -2,7 +2,7 @@
 builds one model of every family, loads the weights TensorFlow saved for it and reports how far its outputs are
 from TensorFlow's, then trains the asked families one step on numpy arrays. Prints one JSON object.
 
-    python tests/other_backend.py WEIGHTS_DIR [--train NAME,NAME]
+    python tests/other_backend.py WEIGHTS_DIR [--families NAME,NAME] [--train NAME,NAME]
 """
 
 import argparse
@@ -24,10 +24,12 @@ from families import FAMILIES  # noqa: E402
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("weights_dir")
+    parser.add_argument("--families", default=",".join(FAMILIES), help="which families to build (default: all)")
     parser.add_argument("--train", default="")
     args = parser.parse_args()
     report = {"backend": keras.backend.backend(), "families": {}}
-    for name, (shape, options) in FAMILIES.items():
+    for name in args.families.split(","):
+        shape, options = FAMILIES[name]
         model = models.build(name, input_shape=shape, num_classes=3, **options)
         model.load_weights(f"{args.weights_dir}/{name}.weights.h5")
         x = np.load(f"{args.weights_dir}/{name}_x.npy")

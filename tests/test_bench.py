@@ -282,6 +282,27 @@ def test_augment_benchmark_runs_quick_with_every_policy(tmp_path, capsys):
     assert "randaugment" in capsys.readouterr().out
 
 
+def test_augment_benchmark_keeps_the_other_models_rows_of_an_earlier_result_of_the_same_budget(tmp_path):
+    from bench import augment
+
+    budget = {"lr": 0.2, "seed": 0}
+    earlier = {"budget": budget, "quick": False, "epochs": {"cnn4_bn": 10, "resnet20": 6}, "date": "2026-12-01",
+               "machine": {"cores": 2},
+               "rows": [{"model": "cnn4_bn", "policy": "none", "test_accuracy": 0.93},
+                        {"model": "resnet20", "policy": "none", "test_accuracy": 0.5}]}
+    path = tmp_path / "augment.json"
+    path.write_text(json.dumps(earlier))
+    rows, epochs, measured = augment._kept_rows(str(path), ["resnet20"], budget, quick=False)
+    assert rows == [earlier["rows"][0]] and epochs == {"cnn4_bn": 10}
+    assert measured == {"cnn4_bn": {"date": "2026-12-01", "machine": {"cores": 2}}}
+    assert augment._kept_rows(str(path), ["resnet20"], {**budget, "lr": 0.1}, quick=False) == ([], {}, {})
+    assert augment._kept_rows(str(path), ["resnet20"], budget, quick=True) == ([], {}, {})
+    assert augment._kept_rows(str(tmp_path / "absent.json"), ["resnet20"], budget, quick=False) == ([], {}, {})
+    path.write_text("{not json")
+    with pytest.raises(SystemExit, match="not a readable result"):
+        augment._kept_rows(str(path), ["resnet20"], budget, quick=False)
+
+
 @pytest.mark.slow
 def test_ssl_benchmark_runs_quick_and_reports_the_goal(tmp_path, capsys):
     out = tmp_path / "ssl.json"

@@ -49,6 +49,11 @@ def test_every_technique_in_one_run_resumed_then_exported(runs, capsys):
     assert "compressed" in printed and "score" in printed
     report = _report(out)
     assert [s["technique"] for s in report["stages"]] == ["distill", "channels", "prune", "factorize", "quantize"]
+    with open(os.path.join(runs["dense"], "config.json")) as f:
+        trained = json.load(f)
+    run_lr = trained["lr"] or training.DEFAULT_LR[trained["optimizer"]]
+    # QAT fine-tunes its batch-norm-free copy ten times more gently than the other stages
+    assert [s["lr"] for s in report["stages"]] == pytest.approx([run_lr / 10] * 4 + [run_lr / 100])
     assert FIELDS <= set(report["baseline"]) and FIELDS | {"score"} <= set(report["compressed"])
     baseline, compressed = report["baseline"], report["compressed"]
     assert compressed["macs"] < baseline["macs"] / 2, "half the channels of every convolution"

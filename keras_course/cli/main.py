@@ -132,7 +132,8 @@ def _parser():
                    "teaches this one (first, before the other techniques)")
     p.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs of each technique that trains "
                    "(default 2)")
-    p.add_argument("--lr", type=float, default=None, help="their peak learning rate (default: a tenth of the run's)")
+    p.add_argument("--lr", type=float, default=None, help="their peak learning rate (default: a tenth of the run's; "
+                   "a hundredth for --quantize qat8/qat4, whose batch norms are folded away)")
     p.add_argument("--scope", default="global", help="pruning: global (one threshold over every layer) or layer "
                    "(each layer to the sparsity) (default global)")
     p.add_argument("--criterion", default="l1", help="channel pruning: keep the filters of largest L1 norm (l1) or "

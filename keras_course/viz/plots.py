@@ -244,9 +244,8 @@ def tradeoff_plot(labels: Sequence[str], accuracy: Sequence[float], costs: Mappi
         ax.step(cost[front][order], accuracy[front][order], where="post", color="tab:red", lw=1.5,
                 label="Pareto front", zorder=2)
         ax.scatter(cost[front], accuracy[front], s=160, facecolors="none", edgecolors="tab:red", lw=1.5, zorder=4)
-        for i, (x, y, label) in enumerate(sorted(zip(cost, accuracy, labels), key=lambda t: t[0])):
-            # alternate above and below, so neighbours' labels do not overprint
-            ax.annotate(label, (x, y), textcoords="offset points", xytext=(6, 6 if i % 2 == 0 else -13), fontsize=8)
+        for x, y, label, above in _label_sides(cost, accuracy, labels):
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=(6, 6 if above else -13), fontsize=8)
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(xlabel)
@@ -256,6 +255,40 @@ def tradeoff_plot(labels: Sequence[str], accuracy: Sequence[float], costs: Mappi
     np.atleast_1d(axes)[0].set_ylabel("test accuracy")
     fig.suptitle(title or "Accuracy against cost")
     return _save(fig, path)
+
+
+def _label_sides(cost, accuracy, labels, *, axes_points=(324.0, 276.0)):
+    """(x, y, label, above) per point: whether its label goes above it (6 pt up) or below (13 pt down). In the order
+    of cost, each label takes the side where its box overlaps least the labels already placed and the other points
+    (a tie: alternate), so that no label sits on, or between, points it does not name. The boxes are estimated in
+    points on axes of `axes_points` (width, height), with tradeoff_plot's limits: a log cost axis from min/1.6 to
+    max*2.5, and matplotlib's 5% margins on accuracy."""
+    cost, accuracy = np.asarray(cost, float), np.asarray(accuracy, float)
+    x_low, x_high = np.log(np.min(cost) / 1.6), np.log(np.max(cost) * 2.5)
+    spread = max(float(np.ptp(accuracy)), 1e-12)
+    y_low = float(np.min(accuracy)) - 0.05 * spread
+    width, height = axes_points
+    x_points = (np.log(cost) - x_low) / (x_high - x_low) * width
+    y_points = (accuracy - y_low) / (1.1 * spread) * height
+
+    def box(index, above):
+        left = x_points[index] + 6
+        bottom = y_points[index] + (6 if above else -13)
+        return left, bottom, left + 4.8 * len(labels[index]), bottom + 9  # 8-pt text: ~4.8 pt a character
+
+    def overlap(a, b):
+        return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+    markers = [(x - 8, y - 8, x + 8, y + 8) for x, y in zip(x_points, y_points)]  # a point and its Pareto ring
+    placed, boxes = [], []
+    for i, index in enumerate(np.argsort(cost, kind="stable")):
+        preferred = i % 2 == 0
+        sides = (preferred, not preferred)
+        obstacles = boxes + [marker for other, marker in enumerate(markers) if other != index]
+        above = min(sides, key=lambda side: sum(overlap(box(index, side), other) for other in obstacles))
+        boxes.append(box(index, above))
+        placed.append((cost[index], accuracy[index], labels[index], above))
+    return placed
 
 
 def runs_curves(histories: Mapping[str, Mapping[str, np.ndarray]], path: str | os.PathLike | None = None, *,
