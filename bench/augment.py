@@ -13,7 +13,6 @@ JSON: {"budget": {...}, "epochs": {model: N}, "rows": [{"model", "policy", "test
        "measured": {model: {"date", "machine"}}}
 """
 
-import json
 import os
 import tempfile
 import time
@@ -28,14 +27,11 @@ RECIPE = dict(dataset="fashion_mnist", batch_size=256, optimizer="nesterov", lr=
 def _kept_rows(update, models, budget, quick):
     """The earlier result's rows and dates of the models not measured now; nothing when there is no comparable
     earlier result (another budget, or quick against full)."""
+    from bench import common
+
     if not update or not os.path.exists(update):
         return [], {}, {}
-    try:
-        with open(update) as f:
-            previous = json.load(f)
-    except (OSError, ValueError):
-        raise SystemExit(f"augment: --json {update} exists but is not a readable result; move it away or name "
-                         "another file.") from None
+    previous = common.read_result(update, "augment")
     if previous.get("budget") != budget or previous.get("quick") != quick:
         return [], {}, {}
     kept = [row for row in previous.get("rows", []) if row.get("model") not in models]
@@ -63,10 +59,10 @@ def run(quick=False, only=None, epochs=None, progress=None, update=None):
               **({"limit": 512} if quick else {})}
     per_model = {m: (1 if quick else epochs or EPOCHS[m]) for m in models}
     kept, kept_epochs, measured = _kept_rows(update, models, budget, quick)
-    today = time.strftime("%Y-%m-%d")
-    result = {"budget": budget, "epochs": {**kept_epochs, **per_model}, "rows": list(kept), "machine": common.machine(),
+    today, machine = time.strftime("%Y-%m-%d"), common.machine()
+    result = {"budget": budget, "epochs": {**kept_epochs, **per_model}, "rows": list(kept), "machine": machine,
               "quick": quick, "date": today,
-              "measured": {**measured, **{m: {"date": today, "machine": common.machine()} for m in models}}}
+              "measured": {**measured, **{m: {"date": today, "machine": machine} for m in models}}}
     with tempfile.TemporaryDirectory() as runs:
         for model in models:
             for policy in POLICIES:

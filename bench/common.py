@@ -77,6 +77,20 @@ def alternate(sides, items, *, rounds=3):
     return {name: items / statistics.median(t) for name, t in times.items()}
 
 
+def read_result(path, benchmark):
+    """The earlier result in the JSON file `path` that a benchmark adds its rows to; one line (SystemExit) when
+    the file cannot be read as one."""
+    try:
+        with open(path) as f:
+            result = json.load(f)
+    except (OSError, ValueError):
+        result = None
+    if not isinstance(result, dict):
+        raise SystemExit(f"{benchmark}: --json {path} exists but is not a readable result; move it away or name "
+                         "another file.")
+    return result
+
+
 def write_json(path, result):
     if path:
         with open(path + ".tmp", "w") as f:

@@ -131,8 +131,7 @@ def _previous(update, model, seeds, quick):
     if update is None or not os.path.exists(update):
         raise SystemExit(f"compression: --techniques re-measures rows of an earlier result; pass its file with --json "
                          f"(received {update!r}, which does not exist).")
-    with open(update) as f:
-        previous = json.load(f)
+    previous = common.read_result(update, "compression")
     if previous.get("model") != model or previous.get("seeds") != seeds or previous.get("quick") != quick:
         raise SystemExit(f"compression: {update} holds model {previous.get('model')!r}, seeds {previous.get('seeds')} "
                          f"(quick: {previous.get('quick')}); re-measure with the same --models and --seeds.")

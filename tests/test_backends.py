@@ -43,41 +43,40 @@ def tensorflow_weights(tmp_path_factory):
     return folder
 
 
-def _run_without_tensorflow(backend, weights, families, train):
+def _run_without_tensorflow(backend, weights, families):
+    """Build, load and train a step of each of `families` under `backend`, TensorFlow hidden."""
     env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": ""}
     result = subprocess.run([sys.executable, str(WORKER), str(weights), "--families", ",".join(families),
-                             "--train", ",".join(train)], env=env, capture_output=True, text=True, timeout=900)
+                             "--train", ",".join(families)], env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _check(report, backend, families, trained):
+def _check(report, backend, families):
     assert report["backend"] == backend
     assert report["tensorflow_imported"] is False
     assert set(report["families"]) == set(families)
+    assert {name for name, entry in report["families"].items() if "loss" in entry} == set(families)
     for name, entry in report["families"].items():
         assert entry["max_abs_diff"] < 1e-4, (name, entry)
-        if name in trained:
-            assert np.isfinite(entry["loss"]), (name, entry)
-    assert {name for name, entry in report["families"].items() if "loss" in entry} == set(trained)
+        assert np.isfinite(entry["loss"]), (name, entry)
 
 
 def test_the_zoo_runs_under_jax_without_tensorflow(tensorflow_weights):
-    report = _run_without_tensorflow("jax", tensorflow_weights, JAX_IN_THE_DEFAULT_SUITE, JAX_IN_THE_DEFAULT_SUITE)
-    _check(report, "jax", JAX_IN_THE_DEFAULT_SUITE, JAX_IN_THE_DEFAULT_SUITE)
+    report = _run_without_tensorflow("jax", tensorflow_weights, JAX_IN_THE_DEFAULT_SUITE)
+    _check(report, "jax", JAX_IN_THE_DEFAULT_SUITE)
     assert all(entry["jit_compile"] for entry in report["families"].values() if "loss" in entry)  # "auto" is XLA
 
 
 def test_the_zoo_runs_under_torch_without_tensorflow(tensorflow_weights):
-    report = _run_without_tensorflow("torch", tensorflow_weights, list(FAMILIES), list(FAMILIES))
-    _check(report, "torch", list(FAMILIES), list(FAMILIES))
+    report = _run_without_tensorflow("torch", tensorflow_weights, list(FAMILIES))
+    _check(report, "torch", list(FAMILIES))
     assert not any(entry["jit_compile"] for entry in report["families"].values())  # "auto" is eager under PyTorch
 
 
 @pytest.mark.slow
 def test_googlenet_loads_tensorflows_weights_and_trains_a_step_under_jax(tensorflow_weights):
-    _check(_run_without_tensorflow("jax", tensorflow_weights, ["googlenet"], ["googlenet"]), "jax", ["googlenet"],
-           ["googlenet"])
+    _check(_run_without_tensorflow("jax", tensorflow_weights, ["googlenet"]), "jax", ["googlenet"])
 
 
 def test_the_worker_really_hides_tensorflow():

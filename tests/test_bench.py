@@ -298,9 +298,19 @@ def test_augment_benchmark_keeps_the_other_models_rows_of_an_earlier_result_of_t
     assert augment._kept_rows(str(path), ["resnet20"], {**budget, "lr": 0.1}, quick=False) == ([], {}, {})
     assert augment._kept_rows(str(path), ["resnet20"], budget, quick=True) == ([], {}, {})
     assert augment._kept_rows(str(tmp_path / "absent.json"), ["resnet20"], budget, quick=False) == ([], {}, {})
-    path.write_text("{not json")
-    with pytest.raises(SystemExit, match="not a readable result"):
-        augment._kept_rows(str(path), ["resnet20"], budget, quick=False)
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", ""])
+def test_an_earlier_result_that_is_not_one_is_refused_in_one_line_by_both_benchmarks_that_update_one(tmp_path,
+                                                                                                    content):
+    from bench import augment, compression
+
+    path = tmp_path / "earlier.json"
+    path.write_text(content)
+    with pytest.raises(SystemExit, match=r"^compression: --json .* is not a readable result"):
+        compression._previous(str(path), "cnn4_bn", [0], False)
+    with pytest.raises(SystemExit, match=r"^augment: --json .* is not a readable result"):
+        augment._kept_rows(str(path), ["resnet20"], {"seed": 0}, quick=False)
 
 
 @pytest.mark.slow
