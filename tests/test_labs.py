@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import _notebooks
+import library_calls
 from keras_course import labs, viz
 
 # every lab but T5, which needs the internet (tested on its own below)
@@ -17,8 +18,13 @@ LESSONS = ["lab1_sine_regression", "lab2_binary_classification", "lab3_multiclas
            "lab4_cnn", "conv_kernels", "optimizers", "init_and_activations", "x_vs_o", "early_stopping",
            "regularization", "resnet_vs_plain", "transfer_fashion", "model_compression", "self_supervised"]
 OFFLINE_LAB = "lab5_transfer_cats_dogs"
-# three lessons' notebooks execute in the default suite, every one with -m slow
-NOTEBOOKS_IN_THE_DEFAULT_SUITE = ("lab1_sine_regression", "logic_gates", "conv_kernels")
+# one lesson's notebook executes in the default suite (the papermill path is the same for all), every one with -m slow
+NOTEBOOKS_IN_THE_DEFAULT_SUITE = ("conv_kernels",)
+# labs whose quick run takes 15-40 s here, each a second end-to-end run of a path the default suite already runs
+# (train and plot_run, compress_run's every stage, the transfer study, pretraining and the few-label probe): their
+# scripts run with -m slow; every lab's calls into the library are checked against its signatures by default
+LONG_QUICK_RUNS = ("lab4_cnn", "regularization", "resnet_vs_plain", "transfer_fashion", "model_compression",
+                   "self_supervised")
 
 
 def script_of(lab):
@@ -121,9 +127,10 @@ def test_a_lesson_notebook_executes_in_a_fresh_kernel_with_its_figures_inline(la
         assert os.path.getsize(tmp_path / "figures" / plot) > 5_000
 
 
-# the labs whose notebooks execute in the default suite run their scripts with -m slow only: the same code
-@pytest.mark.parametrize("lab", [pytest.param(lab, marks=pytest.mark.slow) if lab in NOTEBOOKS_IN_THE_DEFAULT_SUITE
-                                 else lab for lab in LESSONS])
+# the lab whose notebook executes in the default suite runs its script with -m slow only: the same code
+@pytest.mark.parametrize("lab", [pytest.param(lab, marks=pytest.mark.slow)
+                                 if lab in NOTEBOOKS_IN_THE_DEFAULT_SUITE + LONG_QUICK_RUNS else lab
+                                 for lab in LESSONS])
 def test_a_lesson_runs_as_a_script_with_quick_and_writes_its_figures(lab, tmp_path):
     """`python apps/LAB.py --quick --out DIR`, in this process: the script's cell reads the command line, the
     lab defines its RESULT and writes its figures under DIR."""
@@ -131,6 +138,31 @@ def test_a_lesson_runs_as_a_script_with_quick_and_writes_its_figures(lab, tmp_pa
     assert result and all(isinstance(value, (int, float)) for value in result.values())
     for plot in PLOTS[lab]:
         assert os.path.getsize(tmp_path / plot) > 5_000
+
+
+@pytest.mark.parametrize("script", _notebooks.lab_scripts(), ids=os.path.basename)
+def test_a_lab_asks_the_library_only_for_what_it_has(script):
+    """Every keras_course name a lab uses exists and every call binds to its function's signature."""
+    problems, calls = library_calls.check(script)
+    assert not problems, problems
+    assert calls >= 3
+
+
+def test_the_library_check_finds_a_missing_name_a_wrong_keyword_and_a_missing_argument(tmp_path):
+    script = tmp_path / "lab.py"
+    script.write_text("from keras_course import experiments, labs, viz\n"
+                      "experiments.train(config, run_dir, no_such_keyword=1)\n"
+                      "viz.no_such_plot(figure)\n"
+                      "experiments.train()\n"
+                      "experiments.train(config, run_dir, overwrite=True, **more)\n"
+                      "labs = None\n"
+                      "labs.anything_goes()\n")
+    problems, calls = library_calls.check(str(script))
+    assert calls == 3  # the three calls to experiments.train; labs is the script's own name there
+    assert len(problems) == 3, problems
+    assert any("line 2" in p and "no_such_keyword" in p for p in problems)
+    assert any("line 3" in p and "viz.no_such_plot does not exist" in p for p in problems)
+    assert any("line 4" in p and "missing a required argument" in p for p in problems)
 
 
 def test_conv_kernels_reproduces_the_worked_numbers(tmp_path):

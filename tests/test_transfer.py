@@ -35,7 +35,7 @@ def test_keras_backbones_build_with_their_preprocessing_inside(name):
     model = transfer.build_classifier(name, 4, weights=None, input_shape=(size, size, 3))
     layer = model.get_layer("backbone_preprocessing")
     assert layer.mode == MODES[name]
-    assert model.predict(images(2, (size, size, 3)), verbose=0).shape == (2, 4)
+    assert np.asarray(model(images(2, (size, size, 3)), training=False)).shape == (2, 4)  # eager: no predict() to trace
     backbone = transfer.backbone_of(model)
     assert not backbone.trainable and len(model.trainable_weights) == 2  # only the new head trains
 
@@ -52,12 +52,13 @@ def test_grayscale_is_replicated_to_rgb_for_rgb_backbones():
     rgb = transfer.build_classifier("ResNet50", 2, weights=None, input_shape=(32, 32, 3))
     rgb.set_weights(gray.get_weights())
     x = images(2, (32, 32, 1))
-    np.testing.assert_allclose(gray.predict(x, verbose=0), rgb.predict(np.repeat(x, 3, axis=-1), verbose=0), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(gray(x, training=False)),
+                               np.asarray(rgb(np.repeat(x, 3, axis=-1), training=False)), atol=1e-5)
 
 
 def test_resize_inside_the_model_lets_small_images_into_big_backbones():
     model = transfer.build_classifier("ResNet50", 2, weights=None, input_shape=(28, 28, 1), resize=(64, 64))
-    assert model.predict(images(1), verbose=0).shape == (1, 2)
+    assert np.asarray(model(images(1), training=False)).shape == (1, 2)
     with pytest.raises(ValueError, match="resize=.*"):
         transfer.build_classifier("InceptionV3", 2, weights=None, input_shape=(32, 32, 3))
 
@@ -75,7 +76,7 @@ def test_classifier_round_trips_through_keras_safe_mode(tmp_path):
     model.save(path)
     again = keras.models.load_model(path, safe_mode=True)
     x = images(2)
-    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(again(x, training=False)), np.asarray(model(x, training=False)), atol=1e-6)
 
 
 def _bn_state(model):
@@ -224,14 +225,14 @@ def test_imagenet_weights_come_from_the_keras_cache_through_the_file_path(tmp_pa
         legacy_h5_format.save_weights_to_hdf5_group(f, reference)
     model = transfer.build_classifier("ResNet50V2", 2, weights="imagenet", input_shape=(32, 32, 3))
     x = images(2, (32, 32, 3))
-    features = transfer.features_model(model).predict(x, verbose=0)
-    expected = reference.predict(keras.applications.resnet_v2.preprocess_input(x.copy()), verbose=0)
+    features = np.asarray(transfer.features_model(model)(x, training=False))  # eager: no predict() to trace
+    expected = np.asarray(reference(keras.applications.resnet_v2.preprocess_input(x.copy()), training=False))
     np.testing.assert_allclose(features, expected, atol=1e-4)
 
     local = str(tmp_path / "backbone.weights.h5")
     reference.save_weights(local)  # a user's own file: the same loading code, the same result
     from_file = transfer.build_classifier("ResNet50V2", 2, weights=local, input_shape=(32, 32, 3))
-    np.testing.assert_allclose(transfer.features_model(from_file).predict(x, verbose=0), expected, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(transfer.features_model(from_file)(x, training=False)), expected, atol=1e-4)
 
 
 def test_missing_imagenet_weights_offline_say_which_file_and_where(tmp_path, monkeypatch):

@@ -214,19 +214,26 @@ class AugMix:
         self.depth = int(depth)
 
     def augment(self, images, seed):
+        # The chains and their steps run as graph loops, so each operation is traced once rather than once per
+        # (chain, step) position: building the pipeline's graph is what took seconds, not running it.
         batch = tf.shape(images)[0]
         weights = _gamma([batch, self.width], fold(seed, 0))
         weights = weights / tf.reduce_sum(weights, axis=1, keepdims=True)
         skip = beta([batch], 1.0, fold(seed, 1))
-        mixed = tf.zeros_like(images)
-        for chain in range(self.width):
+
+        def one_chain(chain, mixed):
             chain_seed = fold(seed, 2 + chain)
             depth = tf.random.stateless_uniform([batch], fold(chain_seed, 0), 1, self.depth + 1, dtype=tf.int32)
-            out = images
-            for step in range(self.depth):
+
+            def one_step(step, out):
                 changed = choose_per_image(self.ops, out, fold(chain_seed, 1 + step))
-                out = tf.where(tf.reshape(step < depth, [-1, 1, 1, 1]), changed, out)
-            mixed += tf.reshape(weights[:, chain], [-1, 1, 1, 1]) * out
+                return step + 1, tf.where(tf.reshape(step < depth, [-1, 1, 1, 1]), changed, out)
+
+            _, out = tf.while_loop(lambda step, _: step < self.depth, one_step, (tf.constant(0), images))
+            return chain + 1, mixed + tf.reshape(tf.gather(weights, chain, axis=1), [-1, 1, 1, 1]) * out
+
+        _, mixed = tf.while_loop(lambda chain, _: chain < self.width, one_chain,
+                                 (tf.constant(0), tf.zeros_like(images)))
         skip = tf.reshape(skip, [-1, 1, 1, 1])
         return skip * images + (1 - skip) * mixed
 
