@@ -30,6 +30,11 @@ def _images(n, shape=(28, 28, 1), seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, *shape)).astype("float32")
 
 
+def _outputs(model, x):
+    """What `model` computes in inference mode, called eagerly: tracing predict() costs more than the check."""
+    return np.asarray(model(x, training=False))
+
+
 # ---- magnitude pruning ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("jit", [False, True], ids=["graph", "xla"])
@@ -67,7 +72,7 @@ def test_pruned_weights_stay_zero_through_momentum_a_32_step_call_and_save_load(
     assert {type(layer).__name__ for layer in plain.layers} >= {"Conv2D", "Dense"}
     assert all(abs(s - 0.75) < 0.01 for s in compress.kernel_sparsity(plain).values())
     x_test = _images(8, seed=2)
-    np.testing.assert_allclose(plain.predict(x_test, verbose=0), loaded.predict(x_test, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(_outputs(plain, x_test), _outputs(loaded, x_test), atol=1e-6)
 
 
 def test_polynomial_schedule_rises_fast_then_slowly_and_holds_between_updates():
@@ -143,8 +148,8 @@ def test_channel_pruned_model_equals_the_original_with_those_channels_zeroed(nam
         assert smaller.get_layer(conv).filters == model.get_layer(conv).filters - round(model.get_layer(conv).filters / 2)
         assert len(keep) == smaller.get_layer(conv).filters
     x = _images(4, shape)
-    expected = _zeroed_at_readers(model, plan).predict(x, verbose=0)
-    np.testing.assert_allclose(smaller.predict(x, verbose=0), expected, atol=1e-5)
+    expected = _outputs(_zeroed_at_readers(model, plan), x)
+    np.testing.assert_allclose(_outputs(smaller, x), expected, atol=1e-5)
 
 
 def test_channel_pruning_keeps_the_filters_of_largest_l1_norm_or_batch_norm_scale():
@@ -178,7 +183,7 @@ def test_full_rank_factorization_computes_what_the_original_does():
     names = [layer.name for layer in full.layers]
     assert names.index("conv2_lowrank") + 1 == names.index("conv2") and "fc1_lowrank" in names
     x = _images(6)
-    np.testing.assert_allclose(full.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+    np.testing.assert_allclose(_outputs(full, x), _outputs(model, x), atol=1e-5)
 
 
 def test_factorization_keeps_the_asked_fraction_of_the_factorized_layers_weights(tmp_path):
@@ -191,8 +196,8 @@ def test_factorization_keeps_the_asked_fraction_of_the_factorized_layers_weights
     assert 0.48 < after / before <= 0.5
     half.save(tmp_path / "half.keras")
     x = _images(3)
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "half.keras").predict(x, verbose=0),
-                               half.predict(x, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(_outputs(keras.models.load_model(tmp_path / "half.keras"), x),
+                               _outputs(half, x), atol=1e-6)
 
 
 @pytest.mark.parametrize("arguments,message", [
@@ -216,7 +221,7 @@ def test_distillation_loss_equals_a_hand_computation_and_the_student_leaves_alon
     distiller = compress.distiller(teacher, student, temperature=3.0, alpha=0.3)
     x, y = _images(8), np.arange(8) % 10
     t, s = distiller.teacher(x, training=False).numpy(), distiller.student(x, training=False).numpy()
-    np.testing.assert_allclose(_softmax(t), teacher.predict(x, verbose=0), atol=1e-5)  # logits of the same weights
+    np.testing.assert_allclose(_softmax(t), _outputs(teacher, x), atol=1e-5)  # logits of the same weights
     pt, ps = _softmax(t / 3), _softmax(s / 3)
     kl = np.mean(np.sum(pt * np.log(pt / ps), axis=1)) * 9
     cross_entropy = np.mean(-np.log(_softmax(s)[np.arange(8), y]))
@@ -231,7 +236,7 @@ def test_distillation_loss_equals_a_hand_computation_and_the_student_leaves_alon
     alone = compress.student_of(distiller)
     assert alone.count_params() == student.count_params() and alone.layers[-1].activation.__name__ == "softmax"
     alone.save(tmp_path / "student.keras")
-    np.testing.assert_allclose(keras.models.load_model(tmp_path / "student.keras").predict(x, verbose=0),
+    np.testing.assert_allclose(_outputs(keras.models.load_model(tmp_path / "student.keras"), x),
                                _softmax(distiller.student(x, training=False).numpy()), atol=1e-5)
 
 
@@ -323,7 +328,7 @@ def test_folding_batch_norms_keeps_what_the_model_computes(name, shape):
     folded = compress.fold_batch_norms(model)
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in folded.layers)
     x = _images(4, shape)
-    np.testing.assert_allclose(folded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+    np.testing.assert_allclose(_outputs(folded, x), _outputs(model, x), atol=1e-5)
 
 
 @pytest.mark.parametrize("bits", [8, 4])
@@ -339,7 +344,7 @@ def test_the_qat_model_converts_to_an_int8_tflite_model_within_one_output_step(b
     training.fit_phases(aware, [training.Phase("qat", 1, lr=1e-3)], train)  # sets the moving ranges
     flatbuffer = export.to_tflite(aware, int8=True, representative_data=x[:64].astype("uint8"))
     served = compress.measure.tflite_predictions(flatbuffer, x[:64].astype("uint8"))
-    expected = aware.predict(x[:64], verbose=0)
+    expected = _outputs(aware, x[:64])
     assert np.abs(served - expected).max() <= 1 / 256 + 1e-6, "within one step of the uint8 probabilities"
     interpreter = Interpreter(model_content=flatbuffer)
     interpreter.allocate_tensors()
@@ -358,9 +363,9 @@ def test_calibration_starts_quantization_aware_training_where_the_float_model_is
     # of what the float model predicts; its fine-tuning then diverged
     model = _random_weights(models.build("resnet20", input_shape=(32, 32, 3), num_classes=10))
     x = _images(256, (32, 32, 3))
-    expected = model.predict(x[128:], verbose=0)
-    cold = compress.quantize_aware(model).predict(x[128:], verbose=0)
-    warm = compress.quantize_aware(model, calibration=x[:128]).predict(x[128:], verbose=0)
+    expected = _outputs(model, x[128:])
+    cold = _outputs(compress.quantize_aware(model), x[128:])
+    warm = _outputs(compress.quantize_aware(model, calibration=x[:128]), x[128:])
     assert np.mean(cold.argmax(axis=1) == expected.argmax(axis=1)) < 0.5
     assert np.mean(warm.argmax(axis=1) == expected.argmax(axis=1)) == 1.0 and np.abs(warm - expected).max() < 0.05
     with pytest.raises(ValueError, match="empty"):
@@ -380,11 +385,11 @@ def test_pruning_factorization_and_folding_reach_inside_a_transfer_classifiers_b
 
     model = _random_weights(transfer.build_classifier("resnet20", 5, weights=None, input_shape=(32, 32, 3)))
     x = _images(3, (32, 32, 3))
-    expected = model.predict(x, verbose=0)
+    expected = _outputs(model, x)
     masked = compress.prunable(model)
     assert len(compress.pruning.masked_layers(masked)) == 20  # 19 convolutions of the backbone and the new head
-    np.testing.assert_allclose(masked.predict(x, verbose=0), expected, atol=1e-6)
-    np.testing.assert_allclose(compress.fold_batch_norms(model).predict(x, verbose=0), expected, atol=1e-5)
+    np.testing.assert_allclose(_outputs(masked, x), expected, atol=1e-6)
+    np.testing.assert_allclose(_outputs(compress.fold_batch_norms(model), x), expected, atol=1e-5)
     assert compress.factorize(model, 0.5).count_params() < model.count_params()
 
 
@@ -397,7 +402,7 @@ def test_channel_pruning_reaches_inside_a_transfer_classifiers_backbone():
     smaller = compress.prune_channels(model, 0.5, plan=plan)
     assert smaller.count_params() < 0.7 * model.count_params()
     x = _images(3, (32, 32, 3))
-    np.testing.assert_allclose(smaller.predict(x, verbose=0), _zeroed_at_readers(model, plan).predict(x, verbose=0),
+    np.testing.assert_allclose(_outputs(smaller, x), _outputs(_zeroed_at_readers(model, plan), x),
                                atol=1e-5)
 
 

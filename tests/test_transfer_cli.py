@@ -27,16 +27,16 @@ def mixed_folder(tmp_path):
 
 @pytest.fixture
 def backbone_weights(tmp_path):
-    """A weights file for a narrow resnet20 backbone, as a user would bring one."""
-    backbone = models.build("resnet20", input_shape=(32, 32, 3), num_classes=None, include_top=False, pooling="avg",
+    """A weights file for a narrow resnet8 backbone, as a user would bring one (the smallest with stages to unfreeze)."""
+    backbone = models.build("resnet8", input_shape=(32, 32, 3), num_classes=None, include_top=False, pooling="avg",
                             width=0.25)
-    path = str(tmp_path / "resnet20_notop.weights.h5")
+    path = str(tmp_path / "resnet8_notop.weights.h5")
     backbone.save_weights(path)
     return path
 
 
 def _argv(folder, run_dir, weights, *extra):
-    return ["transfer", "--data", f"image_folder:{folder}", "--backbone", "resnet20", "--weights", weights,
+    return ["transfer", "--data", f"image_folder:{folder}", "--backbone", "resnet8", "--weights", weights,
             "--option", "width=0.25", "--image-size", "32", "--epochs", "1", "--batch-size", "4", "--quiet",
             "--run-dir", str(run_dir), *extra]
 
@@ -48,7 +48,7 @@ def test_transfer_on_an_image_folder_writes_a_full_run_directory(mixed_folder, b
                  "best.weights.h5"):
         assert os.path.exists(run_dir / name), name
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["transfer"]["fine_tune_epochs"] == 1 and config["model"] == "resnet20"
+    assert config["transfer"]["fine_tune_epochs"] == 1 and config["model"] == "resnet8"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["epochs_run"] == 2 and metrics["dataset"]["class_names"] == ["nut", "screw"]
     assert "test_accuracy=" in capsys.readouterr().out
