@@ -215,6 +215,8 @@ def test_demo_model_meets_every_bound_on_the_fashion_mnist_test_set(tmp_path):
         assert report["formats"][name]["test_accuracy"] == pytest.approx(report["keras"]["test_accuracy"], abs=2e-4)
 
 
+# the shipped model's serving check; test_cli's serves a fresh run's SavedModel the same way by default
+@pytest.mark.slow
 def test_the_demo_savedmodel_served_without_keras_course_scores_the_printed_accuracy(tmp_path):
     """What the demo prints is what it saved: TensorFlow alone, raw uint8 images, the "probabilities" output."""
     _, _, test, _ = data.load("fashion_mnist")
