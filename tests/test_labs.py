@@ -127,7 +127,7 @@ def test_a_lesson_notebook_executes_in_a_fresh_kernel_with_its_figures_inline(la
         assert os.path.getsize(tmp_path / "figures" / plot) > 5_000
 
 
-# the lab whose notebook executes in the default suite runs its script with -m slow only: the same code
+# with -m slow only: the long quick runs, and the lab whose notebook executes in the default suite (the same code)
 @pytest.mark.parametrize("lab", [pytest.param(lab, marks=pytest.mark.slow)
                                  if lab in NOTEBOOKS_IN_THE_DEFAULT_SUITE + LONG_QUICK_RUNS else lab
                                  for lab in LESSONS])
