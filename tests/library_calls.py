@@ -1,7 +1,8 @@
-"""What a lab script asks of the library, checked without running it: every name it reaches through an imported
-keras_course module exists, and every call to one binds to that function's signature (its keywords are accepted,
-its positional arguments fit, nothing required is missing). The default suite checks every lab this way in well
-under a second; running the long labs end to end is the slow suite's."""
+"""What a lab script (or a benchmark) asks of the library, checked without running it: every name it reaches
+through an imported keras_course module exists, and every call to one binds to that function's signature (its
+keywords are accepted, its positional arguments fit, nothing required is missing). The default suite checks every
+lab and benchmark this way in well under a second; running the long labs and the benchmarks' smoke runs end to end
+is the slow suite's."""
 
 import ast
 import importlib
@@ -42,7 +43,8 @@ def _dotted(node, bound):
 
 
 def check(path):
-    """(problems, checked calls) for the lab script at `path`: each problem one line naming the script's line."""
+    """(problems, checked calls) for the script (a lab or a benchmark) at `path`: each problem one line naming the
+    script's line."""
     with open(path) as f:
         tree = ast.parse(f.read(), filename=path)
     bound = _imported(tree)

@@ -34,7 +34,9 @@ def main():
         model.load_weights(f"{args.weights_dir}/{name}.weights.h5")
         x = np.load(f"{args.weights_dir}/{name}_x.npy")
         expected = np.load(f"{args.weights_dir}/{name}_y.npy")
-        got = keras.ops.convert_to_numpy(model(x, training=False))
+        # predict: one compiled forward pass under JAX; calling the model runs it op by op, each op compiled on its
+        # own (10.6 s against 2.2 s over the nine families of the default suite)
+        got = model.predict(x, batch_size=len(x), verbose=0)
         entry = {"max_abs_diff": float(np.max(np.abs(got - expected))), "params": model.count_params()}
         if name in args.train.split(","):
             training.compile_model(model, optimizer="sgd", lr=0.01, steps_per_execution=1)

@@ -1,4 +1,6 @@
 import json
+import re
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -6,7 +8,23 @@ import pytest
 
 from bench.__main__ import main
 
+import library_calls
 
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+# the benchmarks that call into keras_course: each one's calls checked without running it, in well under a second
+# (its smoke run is -m slow, but for bench gpu's dry run and the timing test at the end)
+CALLERS = sorted(p for p in BENCH.glob("*.py") if re.search(r"^\s*(from|import) keras_course", p.read_text(), re.M))
+
+
+@pytest.mark.parametrize("script", CALLERS, ids=lambda p: p.name)
+def test_a_benchmark_asks_the_library_only_for_what_it_has(script):
+    """Every keras_course name a benchmark uses exists and every call binds to its function's signature."""
+    problems, calls = library_calls.check(str(script))
+    assert not problems, problems
+    assert calls >= 1
+
+
+@pytest.mark.slow  # 7 s: a benchmark's smoke run (its calls into the library: the check above)
 def test_demo_benchmark_runs_quick_and_writes_json(tmp_path, capsys):
     out = tmp_path / "demo.json"
     assert main(["demo", "--quick", "--json", str(out)]) == 0
@@ -15,6 +33,7 @@ def test_demo_benchmark_runs_quick_and_writes_json(tmp_path, capsys):
     assert "test_accuracy" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # 4 s: a benchmark's smoke run (its calls into the library: the check above)
 def test_zoo_benchmark_runs_quick_for_a_chosen_model(tmp_path, capsys):
     out = tmp_path / "zoo.json"
     assert main(["zoo", "--quick", "--models", "lenet5_bn", "--json", str(out)]) == 0
@@ -25,6 +44,7 @@ def test_zoo_benchmark_runs_quick_for_a_chosen_model(tmp_path, capsys):
     assert "lenet5_bn" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # 7 s: a benchmark's smoke run (its calls into the library: the check above)
 def test_roofline_quick_reports_percent_of_gemm(tmp_path):
     out = tmp_path / "roofline.json"
     assert main(["roofline", "--quick", "--models", "cnn4_bn", "--json", str(out)]) == 0
@@ -63,6 +83,7 @@ def test_pipeline_quick_compares_three_pipelines(tmp_path):
             assert p["ratio_to_training"] == pytest.approx(p["img_per_s"] / row["train_img_per_s"], rel=0.02)
 
 
+@pytest.mark.slow  # 4 s: a benchmark's smoke run (its calls into the library: the check above)
 def test_time_to_accuracy_quick_records_each_epoch(tmp_path):
     out = tmp_path / "tta.json"
     assert main(["time_to_accuracy", "--quick", "--json", str(out)]) == 0
@@ -72,6 +93,7 @@ def test_time_to_accuracy_quick_records_each_epoch(tmp_path):
     assert 0.0 <= result["test_accuracy"] == epoch["test_accuracy"] <= 1.0 and epoch["train_seconds"] > 0
 
 
+@pytest.mark.slow  # 3 s: a benchmark's smoke run (its calls into the library: the check above)
 def test_precision_quick_times_both_policies_on_the_same_model(tmp_path, capsys):
     out = tmp_path / "precision.json"
     assert main(["precision", "--quick", "--models", "cnn4_bn", "--json", str(out)]) == 0
@@ -92,6 +114,7 @@ def test_vs_keras_apps_quick_compares_parameters_and_speed(tmp_path):
     assert row["ratio"] == pytest.approx(row["img_per_s"] / row["keras_img_per_s"], rel=0.01)
 
 
+@pytest.mark.slow  # 3 s each: a benchmark's smoke run (its calls into the library: the check above)
 @pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
 def test_batchnorm_quick_times_both_layers_on_the_same_model(tmp_path, precision):
     out = tmp_path / "bn.json"

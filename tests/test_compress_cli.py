@@ -1,6 +1,7 @@
 """`keras-course compress` and `keras-course score` end to end at tiny size, resuming, and every bad input refused in
 one line with exit code 2 and nothing written."""
 
+import importlib
 import json
 import os
 import shutil
@@ -71,6 +72,7 @@ def test_every_technique_in_one_run_resumed_then_exported(runs, capsys):
 
     # as if killed in the last technique: the finished ones are not redone
     finished = {s: os.path.getmtime(os.path.join(stages, s, "model.keras")) for s in os.listdir(stages)}
+    measured = os.path.getmtime(os.path.join(out, "baseline_report.json"))
     for name in ("metrics.json", "compress_report.json", "model.keras"):
         os.remove(os.path.join(out, name))
     shutil.rmtree(os.path.join(stages, "4_quantize"))
@@ -78,6 +80,8 @@ def test_every_technique_in_one_run_resumed_then_exported(runs, capsys):
     assert all(os.path.getmtime(os.path.join(stages, s, "model.keras")) == t for s, t in finished.items()
                if s != "4_quantize")
     assert _report(out)["compressed"]["params"] == compressed["params"]
+    assert os.path.getmtime(os.path.join(out, "baseline_report.json")) == measured, "the dense model measured once"
+    assert _report(out)["baseline"] == baseline
     assert main(arguments) == 2
     assert "holds a finished compression" in capsys.readouterr().err
 
@@ -93,6 +97,18 @@ def test_int4_alone_trains_nothing_and_counts_4_bit_kernels(runs):
     assert report["compressed"]["bit_macs"] == round(report["compressed"]["sparse_macs"] * 4 / 32)
     with open(os.path.join(out, "metrics.json")) as f:
         assert json.load(f)["epochs_run"] == 0
+
+
+@pytest.mark.parametrize("kept", ["{not json", '{"params": 1}', "[]"])
+def test_a_damaged_kept_baseline_is_measured_again(kept, tmp_path):
+    compress_run = importlib.import_module("keras_course.experiments.compress_run")  # the module, not the function
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    x, y = np.random.default_rng(0).normal(size=(8, 4)).astype("float32"), np.arange(8) % 3
+    (tmp_path / compress_run.BASELINE).write_text(kept)
+    settings = compress_run.CompressSettings(quantize="ptq8", latency_runs=2)
+    baseline = compress_run._baseline_report(model, (x, y), settings, str(tmp_path))
+    assert set(baseline) == set(compress.FIELDS) and baseline["macs"] == 4 * 3  # measured, not the damaged copy
+    assert json.loads((tmp_path / compress_run.BASELINE).read_text()) == baseline
 
 
 def test_score_a_keras_and_a_tflite_file(runs, capsys, tmp_path):
@@ -165,7 +181,6 @@ def test_score_refuses_hostile_and_mismatched_files(runs, capsys, tmp_path):
 def test_a_stage_that_blew_its_weights_up_is_refused_before_tflite_sees_it(runs, monkeypatch, capsys):
     """A QAT resnet20 fine-tuned too fast reached weights of 1e20 with a finite loss, and TFLite's converter then
     aborted the process; a diverged stage is a one-line error instead, and the run directory is removed."""
-    import importlib
 
     compress_run = importlib.import_module("keras_course.experiments.compress_run")  # the module, not the function
     model = keras.models.load_model(os.path.join(runs["dense"], "model.keras"))

@@ -9,7 +9,8 @@ ends, so an interrupted run resumes in the technique it was in (and, through tha
 The run directory is an ordinary one (config.json, history.csv, model.keras, saved_model/, metrics.json last:
 `keras-course evaluate`, `plot` and `export` work on it), plus compress.json (these settings) and
 compress_report.json = {"baseline": report, "compressed": report, "stages": [...]}, each report compress.report's
-fields measured on the run's test split. Bad settings are refused before anything is written.
+fields measured on the run's test split (the baseline's also in baseline_report.json, so that a resumed run does not
+measure the dense model again). Bad settings are refused before anything is written.
 """
 
 from __future__ import annotations
@@ -253,6 +254,24 @@ def _combined_history(run_dir, stages):
     return header is not None
 
 
+BASELINE = "baseline_report.json"  # the dense model's report, measured once per run directory
+
+
+def _baseline_report(source, test_data, settings, run_dir):
+    """The dense model's compress.report, kept in the run directory: a resumed compression (same source, same
+    settings: `claim` saw to that) does not convert and time the dense model again."""
+    path = os.path.join(run_dir, BASELINE)
+    try:
+        kept = read_json(path)
+    except (OSError, ValueError):  # a damaged copy is measured again
+        kept = None
+    if isinstance(kept, dict) and set(kept) == set(compress.FIELDS):
+        return kept
+    baseline = compress.report(source, test_data, latency_runs=settings.latency_runs)
+    write_json(path, baseline)
+    return baseline
+
+
 def _finish(source, model, stages, settings, config, info, train_ds, test_ds, run_dir):
     model = compress.strip(model)
     x_test, y_test = data.to_numpy(test_ds)
@@ -263,7 +282,7 @@ def _finish(source, model, stages, settings, config, info, train_ds, test_ds, ru
     weight_bits = compress.quantize.WEIGHT_BITS[settings.quantize] if int8 else None
     compressed = compress.report(model, (x_test, y_test), int8=int8, representative_data=representative,
                                  weight_bits=weight_bits, latency_runs=settings.latency_runs)
-    baseline = compress.report(source, (x_test, y_test), latency_runs=settings.latency_runs)
+    baseline = _baseline_report(source, (x_test, y_test), settings, run_dir)
     result = {"baseline": baseline, "compressed": {**compressed, "score": compress.score(compressed, baseline)},
               "stages": stages}
     _combined_history(run_dir, stages)
