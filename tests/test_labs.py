@@ -65,6 +65,10 @@ def test_lab5_without_its_data_commits_its_message_and_the_guides_figures():
     assert "transfer_fashion.py" in _printed(book) and "0.97 after the head" in _printed(book)
 
 
+# -m slow (8 s, a kernel's start-up mostly): the notebook is its script's (checked above), the script's one-line stops
+# are test_transfer_labs', the committed notebook's printed stop is checked above, and a notebook executing in a
+# fresh kernel is conv_kernels' by default
+@pytest.mark.slow
 def test_lab5_notebook_executes_offline_and_says_why_it_stops(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_COURSE_OFFLINE", "1")  # the kernel inherits it: no download attempts
     book = _notebooks.execute_lesson(script_of(OFFLINE_LAB), str(tmp_path / "executed.ipynb"), quick=True,

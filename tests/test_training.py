@@ -178,6 +178,7 @@ def test_a_kill_while_a_backup_is_written_resumes_from_the_last_complete_one(tmp
     assert max(float(np.abs(a - b).max()) for a, b in zip(reference, resumed)) == 0.0
 
 
+@pytest.mark.slow  # 6 s: a control experiment on Keras's own callback, not a check of ours
 def test_plain_backup_and_restore_is_not_enough(tmp_path, reference):
     """The control for the test above: without the saved random state the resumed weights differ."""
     assert _resumable_run(str(tmp_path / "plain"), interrupt_at=2, extra_state=False) is None
