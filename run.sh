@@ -49,13 +49,10 @@ if [ "$job" = demo ]; then
 elif [ $# -gt 0 ]; then
   exec "$VENV/bin/python" -m pytest "$@"
 else
-  # The default suite: one worker per core (at most 4), then the checks on measured speed alone, so that no other
-  # test competes with what they time.
+  # The default suite: one worker per core (at most 4). The checks on measured speed (marked timing) are the slow
+  # suite's, which runs in one process: nothing competes with what they time.
   workers=$(nproc 2>/dev/null || echo 2)
   [ "$workers" -gt 4 ] && workers=4
-  status=0
   # worksteal: an idle worker takes queued tests from a busy one, so a few long tests do not leave a core idle
-  "$VENV/bin/python" -m pytest -n "$workers" --dist worksteal -m "not slow and not timing" || status=$?
-  "$VENV/bin/python" -m pytest -m "timing and not slow" || status=$?
-  exit "$status"
+  exec "$VENV/bin/python" -m pytest -n "$workers" --dist worksteal -m "not slow"
 fi

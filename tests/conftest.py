@@ -23,6 +23,15 @@ APPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 sys.path.insert(0, APPS)
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects: a test marked timing is a slow one wherever it is written
+def pytest_collection_modifyitems(items):
+    """A check on measured speed runs with -m slow only: that suite runs in one process, so nothing competes with
+    what it times (the default suite runs two workers on two cores)."""
+    for item in items:
+        if item.get_closest_marker("timing") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def image_folder(tmp_path):
     """A folder of two classes of small PNG images (bright and dark squares), 12 per class."""

@@ -12,7 +12,7 @@ import library_calls
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 # the benchmarks that call into keras_course: each one's calls checked without running it, in well under a second
-# (its smoke run is -m slow, but for bench gpu's dry run and the timing test at the end)
+# (their smoke runs are -m slow, but for bench gpu's dry run)
 CALLERS = sorted(p for p in BENCH.glob("*.py") if re.search(r"^\s*(from|import) keras_course", p.read_text(), re.M))
 
 
@@ -245,7 +245,7 @@ def test_conv_ceiling_times_the_same_convolutions_and_batch_norms_as_the_models_
     assert conv_ceiling.batch_norm_bytes(half, 128) == 128 * activations * 2 * 8
 
 
-@pytest.mark.timing
+@pytest.mark.timing  # so -m slow's: 21-30 s, alone in one process (what it checks without timing: the test above)
 def test_conv_ceiling_quick_run_finds_the_convolutions_and_batch_norms_inside_the_step(tmp_path, capsys):
     out = tmp_path / "ceiling.json"
     assert main(["conv_ceiling", "--quick", "--models", "cnn4_bn", "--json", str(out)]) == 0
